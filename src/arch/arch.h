@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The arch contract: every hook the core may call, and nothing else.
+ *
+ * The arch owns its per-probe storage (struct arch_insn, in
+ * src/arch/<arch>/arch-insn.h) and the core embeds it in struct probe_point.
+ * The core never looks inside it. Hooks marked "trap path" are called from
+ * the SIGTRAP/fault handlers and are async-signal-safe; the others run at
+ * registration time under kprobe_mutex.
+ *
+ * What the contract assumes of an arch, so that both x86_64 (variable-length
+ * instructions, int3) and ppc64 (fixed 4-byte instructions, trap, the return
+ * address in the link register, no user single-step) fit:
+ *  - a breakpoint is ARCH_BP_LEN bytes written over the start of the probed
+ *    instruction;
+ *  - the displaced instruction is either emulated in the trap handler or
+ *    executed out of line from a slot followed by a breakpoint (the "second
+ *    trap"), never single-stepped;
+ *  - a slot page must lie within ARCH_SLOT_REACH bytes of the probed code.
+ */
+#ifndef LIBKPROBE_ARCH_H
+#define LIBKPROBE_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+#include <kprobes.h>
+
+#include "arch-insn.h"	/* struct arch_insn, ARCH_* constants */
+
+struct probe_point;
+struct kp_slot;
+
+/* What arch_prepare_resume() decided for this hit. */
+enum arch_resume {
+	ARCH_RESUME_EMULATED,	/* regs now hold the state after the insn */
+	ARCH_RESUME_SLOT,	/* regs' ip now points at the slot: run there */
+	ARCH_RESUME_FAULT,	/* emulation hit a bad address: deliver *fault */
+};
+
+/* A fault the emulation ran into, to be delivered as the program would
+ * have seen it from the probed instruction. */
+struct arch_fault {
+	int signo;
+	int code;
+	uintptr_t addr;
+};
+
+/* ---- registration time (kprobe_mutex held; not async-signal-safe) ---- */
+
+/* One-time setup (e.g. open the decoder). Return 0 or -errno. */
+int arch_init(void);
+
+/*
+ * Is @off an instruction boundary in @code (a copy of a function's original
+ * bytes from its first instruction, @len bytes available)?
+ * Return: 0, -EILSEQ if not, -EINVAL if @code cannot be decoded up to @off.
+ */
+int arch_check_boundary(const uint8_t *code, size_t len, size_t off);
+
+/*
+ * Decode the original instruction at pp->addr (@code, @len bytes readable,
+ * at least one full instruction unless the mapping ends) into pp->ainsn and
+ * decide how it will be executed. Return: 0; -EOPNOTSUPP for an
+ * instruction that cannot be probed; -EILSEQ if it does not decode.
+ */
+int arch_prepare_kprobe(struct probe_point *pp, const uint8_t *code,
+			size_t len);
+
+/* Does this probe need an out-of-line slot? (After arch_prepare_kprobe.) */
+bool arch_needs_slot(const struct probe_point *pp);
+
+/*
+ * Write the slot's code for pp into @buf (ARCH_SLOT_SIZE bytes) as it will
+ * run at @slot->addr, and fill @slot's resume/trap_off/fixup fields.
+ * Return: 0, or -ERANGE if @slot->addr is out of reach of pp's operands.
+ */
+int arch_prepare_slot(const struct probe_point *pp, struct kp_slot *slot,
+		      uint8_t *buf);
+
+/* Write / restore the breakpoint. Return 0 or -errno. */
+int arch_arm_kprobe(struct probe_point *pp);
+int arch_disarm_kprobe(struct probe_point *pp);
+
+/* Where the kernel returns from signal handlers through (blacklisted). */
+int arch_sigreturn_trampoline(uintptr_t *start, size_t *len);
+
+/* Name of the decoded instruction, for the listing ("mov", "call"...). */
+const char *arch_insn_name(const struct probe_point *pp);
+
+/* ---- trap path (async-signal-safe) ---- */
+
+/* Was this SIGTRAP raised by a breakpoint instruction? If so, *addr is the
+ * breakpoint's address. */
+bool arch_trap_is_breakpoint(const siginfo_t *info, const ucontext_t *uc,
+			     uintptr_t *addr);
+/* Is there a breakpoint instruction at @addr now? */
+bool arch_is_breakpoint(uintptr_t addr);
+
+/* Convert between the signal frame and struct pt_regs. regs_to_uc only
+ * copies what a handler may change. */
+void arch_uc_to_regs(const ucontext_t *uc, struct pt_regs *regs);
+void arch_regs_to_uc(const struct pt_regs *regs, ucontext_t *uc);
+uintptr_t arch_uc_ip(const ucontext_t *uc);
+void arch_uc_set_ip(ucontext_t *uc, uintptr_t ip);
+
+/*
+ * After the pre_handlers, with regs at the probed address: execute the
+ * displaced instruction. Either emulate it into @regs, or point regs' ip at
+ * @slot (non-NULL when arch_needs_slot()), or report the fault emulation met.
+ */
+enum arch_resume arch_prepare_resume(const struct probe_point *pp,
+				     const struct kp_slot *slot,
+				     struct pt_regs *regs,
+				     struct arch_fault *fault);
+
+/* At the second trap of @slot: set regs as the instruction left them had it
+ * run in place (ip = resume, plus the slot's fixups). */
+void arch_finish_slot(const struct kp_slot *slot, struct pt_regs *regs);
+
+/* A fault inside one of the arch's guarded memory accessors: move the
+ * context to the accessor's error exit and return true. */
+bool arch_fixup_exception(ucontext_t *uc);
+
+#endif

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * x86_64 instruction analysis: bytes in, a decision out. Which instructions
+ * can be probed, how each is executed (out of line from a slot, or emulated
+ * in the trap handler), and the slot's code. Nothing here touches the
+ * process: the unit tests feed it byte arrays.
+ *
+ * Why emulate branches rather than run them from the slot: a relative
+ * branch executed at the slot's address would go somewhere else, and a call
+ * would push the slot's address; and after a taken branch there is no
+ * "next instruction" where a second trap could sit. Today's kernel emulates
+ * them for the same reason. Everything else runs unchanged out of line,
+ * except that a RIP-relative operand is re-targeted so it still names the
+ * same memory from the slot (which is why a slot must be within +-2 GiB).
+ *
+ * Called at registration time only, under kprobe_mutex (the Capstone handle
+ * is shared). Not async-signal-safe.
+ */
+#include <capstone/capstone.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arch-insn.h"
+
+static csh cs_handle;
+static bool cs_ready;
+
+static int cs_init(void)
+{
+	if (cs_ready)
+		return 0;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs_handle) != CS_ERR_OK)
+		return -ENOMEM;
+	cs_option(cs_handle, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_ready = true;
+	return 0;
+}
+
+/* Capstone register -> index into struct pt_regs as an unsigned long[]. */
+static int pt_regs_index(x86_reg reg)
+{
+	switch (reg) {
+	case X86_REG_R15: return 0;
+	case X86_REG_R14: return 1;
+	case X86_REG_R13: return 2;
+	case X86_REG_R12: return 3;
+	case X86_REG_RBP: return 4;
+	case X86_REG_RBX: return 5;
+	case X86_REG_R11: return 6;
+	case X86_REG_R10: return 7;
+	case X86_REG_R9:  return 8;
+	case X86_REG_R8:  return 9;
+	case X86_REG_RAX: return 10;
+	case X86_REG_RCX: return 11;
+	case X86_REG_RDX: return 12;
+	case X86_REG_RSI: return 13;
+	case X86_REG_RDI: return 14;
+	case X86_REG_RSP: return 19;
+	case X86_REG_RIP: return X86_REG_IP;
+	case X86_REG_INVALID: return X86_REG_NONE;
+	default: return -100;	/* not a 64-bit general register */
+	}
+}
+
+/* Instructions that cannot run out of line, or must not be touched. */
+static bool refused(const cs_insn *insn)
+{
+	const cs_detail *d = insn->detail;
+
+	for (int i = 0; i < d->groups_count; i++)
+		if (d->groups[i] == CS_GRP_INT || d->groups[i] == CS_GRP_IRET)
+			return true;
+	switch (insn->id) {
+	case X86_INS_INT3: case X86_INS_INT: case X86_INS_INT1:
+	case X86_INS_INTO: case X86_INS_UD2: case X86_INS_UD0:
+	case X86_INS_UD2B: case X86_INS_HLT:
+	case X86_INS_IRET: case X86_INS_IRETD: case X86_INS_IRETQ:
+	case X86_INS_SYSENTER: case X86_INS_SYSEXIT: case X86_INS_SYSRET:
+	case X86_INS_LJMP: case X86_INS_LCALL:
+	case X86_INS_RETF: case X86_INS_RETFQ:
+	case X86_INS_XBEGIN: case X86_INS_XEND: case X86_INS_XABORT:
+	case X86_INS_VMCALL: case X86_INS_VMMCALL: case X86_INS_VMFUNC:
+	case X86_INS_ENCLU: case X86_INS_BOUND:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool is_jcc(unsigned int id)
+{
+	switch (id) {
+	case X86_INS_JAE: case X86_INS_JA: case X86_INS_JBE: case X86_INS_JB:
+	case X86_INS_JE: case X86_INS_JGE: case X86_INS_JG: case X86_INS_JLE:
+	case X86_INS_JL: case X86_INS_JNE: case X86_INS_JNO: case X86_INS_JNP:
+	case X86_INS_JNS: case X86_INS_JO: case X86_INS_JP: case X86_INS_JS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The operand of jmp/call r/m64 into ai. Return 0 or -EOPNOTSUPP. */
+static int decode_indirect(const cs_insn *insn, struct arch_insn *ai)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	const cs_x86_op *op = &x->operands[0];
+
+	if (x->op_count != 1 || op->size != 8 || x->addr_size != 8)
+		return -EOPNOTSUPP;
+	ai->ind_reg = ai->base = ai->index = X86_REG_NONE;
+	if (op->type == X86_OP_REG) {
+		ai->ind_reg = (int8_t)pt_regs_index(op->reg);
+		return ai->ind_reg >= 0 ? 0 : -EOPNOTSUPP;
+	}
+	if (op->type != X86_OP_MEM)
+		return -EOPNOTSUPP;
+	/* fs:/gs: would need the segment base: not worth it for branches. */
+	if (op->mem.segment != X86_REG_INVALID)
+		return -EOPNOTSUPP;
+	ai->base = (int8_t)pt_regs_index(op->mem.base);
+	ai->index = (int8_t)pt_regs_index(op->mem.index);
+	if (ai->base < X86_REG_IP || ai->index < X86_REG_NONE ||
+	    ai->index == X86_REG_IP)
+		return -EOPNOTSUPP;
+	ai->scale = (uint8_t)op->mem.scale;
+	ai->disp = op->mem.disp;
+	return 0;
+}
+
+/**
+ * x86_decode() - decode one instruction and decide how to execute it.
+ * @code: the original bytes at @addr, @len of them readable.
+ * Return: 0; -EILSEQ if it does not decode; -EOPNOTSUPP if it cannot be
+ * probed.
+ */
+int x86_decode(const uint8_t *code, size_t len, uint64_t addr,
+	       struct arch_insn *ai)
+{
+	const cs_x86 *x;
+	cs_insn *insn;
+	int ret = 0;
+
+	if (cs_init())
+		return -ENOMEM;
+	memset(ai, 0, sizeof(*ai));
+	ai->disp_off = -1;
+	ai->ind_reg = ai->base = ai->index = X86_REG_NONE;
+	if (cs_disasm(cs_handle, code, len, addr, 1, &insn) != 1)
+		return -EILSEQ;
+	x = &insn->detail->x86;
+	ai->len = (uint8_t)insn->size;
+	memcpy(ai->bytes, code, insn->size);
+	snprintf(ai->mnemonic, sizeof(ai->mnemonic), "%s", insn->mnemonic);
+
+	if (refused(insn)) {
+		ret = -EOPNOTSUPP;
+	} else if (insn->id == X86_INS_JMP || insn->id == X86_INS_CALL) {
+		bool call = insn->id == X86_INS_CALL;
+
+		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+			ai->kind = call ? X86_CALL : X86_JMP;
+			ai->target = (uint64_t)x->operands[0].imm;
+		} else {
+			ai->kind = call ? X86_CALL_IND : X86_JMP_IND;
+			ret = decode_indirect(insn, ai);
+		}
+	} else if (is_jcc(insn->id)) {
+		uint8_t op = x->opcode[0] == 0x0f ? x->opcode[1] : x->opcode[0];
+
+		ai->kind = X86_JCC;
+		ai->cond = op & 0xf;
+		ai->target = (uint64_t)x->operands[0].imm;
+	} else if (insn->id == X86_INS_LOOP || insn->id == X86_INS_LOOPE ||
+		   insn->id == X86_INS_LOOPNE || insn->id == X86_INS_JRCXZ) {
+		ai->kind = X86_LOOP;
+		ai->cond = insn->id == X86_INS_LOOPNE ? X86_LOOPNE :
+			   insn->id == X86_INS_LOOPE ? X86_LOOPE :
+			   insn->id == X86_INS_LOOP ? X86_LOOP_ : X86_JRCXZ;
+		ai->target = (uint64_t)x->operands[0].imm;
+		/* 0x67 makes them count ecx: not emulated. */
+		if (x->addr_size != 8)
+			ret = -EOPNOTSUPP;
+	} else if (insn->id == X86_INS_JECXZ || insn->id == X86_INS_JCXZ) {
+		ret = -EOPNOTSUPP;
+	} else if (insn->id == X86_INS_RET) {
+		ai->kind = X86_RET;
+		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
+			ai->ret_pop = (uint16_t)x->operands[0].imm;
+	} else {
+		ai->kind = insn->id == X86_INS_SYSCALL ? X86_SYSCALL : X86_OOL;
+		for (int i = 0; i < x->op_count; i++) {
+			const cs_x86_op *op = &x->operands[i];
+
+			if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP) {
+				if (x->encoding.disp_size != 4) {
+					ret = -EOPNOTSUPP;
+					break;
+				}
+				ai->disp_off = (int8_t)x->encoding.disp_offset;
+			}
+		}
+	}
+	cs_free(insn, 1);
+	return ret;
+}
+
+/* Length of the instruction at @code, or -EILSEQ. */
+int x86_insn_length(const uint8_t *code, size_t len, uint64_t addr)
+{
+	cs_insn *insn;
+	int n;
+
+	if (cs_init())
+		return -ENOMEM;
+	/* Detail off would be faster, but the handle is shared: keep it. */
+	if (cs_disasm(cs_handle, code, len, addr, 1, &insn) != 1)
+		return -EILSEQ;
+	n = insn->size;
+	cs_free(insn, 1);
+	return n;
+}
+
+/**
+ * x86_build_slot() - the slot's code for an out-of-line instruction.
+ * The instruction, with a RIP-relative displacement re-targeted to the same
+ * memory as seen from @slot, followed by int3 (the second trap).
+ * Return: 0, or -ERANGE when the target is beyond rel32 from the slot.
+ */
+int x86_build_slot(const struct arch_insn *ai, uint64_t orig, uint64_t slot,
+		   uint8_t *buf, uint8_t *trap_off, uint64_t *resume,
+		   uint8_t *fixups)
+{
+	memcpy(buf, ai->bytes, ai->len);
+	if (ai->disp_off >= 0) {
+		int32_t disp;
+		int64_t abs, nd;
+
+		memcpy(&disp, ai->bytes + ai->disp_off, sizeof(disp));
+		abs = (int64_t)(orig + ai->len) + disp;
+		nd = abs - (int64_t)(slot + ai->len);
+		if (nd != (int32_t)nd)
+			return -ERANGE;
+		disp = (int32_t)nd;
+		memcpy(buf + ai->disp_off, &disp, sizeof(disp));
+	}
+	buf[ai->len] = 0xcc;
+	*trap_off = ai->len;
+	*resume = orig + ai->len;
+	*fixups = ai->kind == X86_SYSCALL ? X86_FIXUP_RCX : 0;
+	return 0;
+}

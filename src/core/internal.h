@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What src/core exports to itself and to the arch code.
+ *
+ * Locking, once for the whole library:
+ *  - kprobe_mutex serialises every change: registration, arming, the probe
+ *    table's and the slot cache's writers, the garbage collector.
+ *  - The trap path takes no lock. It reads the probe table, the probe lists
+ *    and the slot pages inside a read-side section (kp_read_lock()), and a
+ *    writer frees what it unlinked only after kp_synchronize() has seen every
+ *    section that could hold it end. This is RCU with two counters (the
+ *    idea of SRCU), good enough because read sections are short and never
+ *    block on a writer.
+ */
+#ifndef LIBKPROBE_CORE_INTERNAL_H
+#define LIBKPROBE_CORE_INTERNAL_H
+
+#include <assert.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kprobes.h>
+
+#include "arch/arch.h"
+
+#define KP_HASH_BITS	6	/* the seed's 64-bucket table */
+#define KP_TABLE_SIZE	(1 << KP_HASH_BITS)
+
+/* Published pointers: readers on the trap path load with acquire. */
+#define kp_rcu_deref(p)		__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#define kp_rcu_assign(p, v)	__atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+
+/* One registered struct kprobe (kp->priv points here). */
+struct kprobe_node {
+	struct kprobe *kp;
+	struct kprobe_node *next;	/* in pp->probes; RCU */
+	struct probe_point *pp;
+	struct kprobe_node *reg_next;	/* registry chain; kprobe_mutex */
+};
+
+/*
+ * One probed address: the kernel's aggregate kprobe. Even a lone probe gets
+ * one, so the trap path has a single shape.
+ */
+struct probe_point {
+	uintptr_t addr;
+	struct probe_point *hnext;	/* hash chain; RCU */
+	struct probe_point *gc_next;	/* waiting to be freed */
+	struct kprobe_node *probes;	/* in registration order; RCU */
+	int nr_probes;			/* kprobe_mutex */
+	int nr_enabled;			/* kprobe_mutex */
+	bool armed;			/* kprobe_mutex */
+	bool has_post;			/* read on the trap path */
+	struct kp_slot *slot;		/* NULL when emulated; kprobe_mutex */
+	char *object;			/* for the listing */
+	char *symbol;			/* enclosing function, malloc'd */
+	uintptr_t sym_offset;
+	struct arch_insn ainsn;
+};
+
+/* Slots: see slots.c. */
+enum kp_slot_state { KP_SLOT_CLEAN, KP_SLOT_USED, KP_SLOT_DIRTY };
+
+struct kp_slot {
+	uintptr_t addr;		/* executable address of the slot */
+	uintptr_t orig;		/* the probed instruction's address */
+	uintptr_t resume;	/* where the second trap continues */
+	uint8_t trap_off;	/* offset of the second trap in the slot */
+	uint8_t fixups;		/* the arch's */
+	uint8_t state;		/* enum kp_slot_state; kprobe_mutex */
+	atomic_int inflight;	/* threads between entering and leaving it */
+	struct probe_point *owner; /* NULL once unregistered; RCU */
+};
+
+/* ---- probe table (table.c): writers hold kprobe_mutex ---- */
+struct probe_point *kp_table_lookup(uintptr_t addr);	/* async-signal-safe */
+void kp_table_insert(struct probe_point *pp);
+void kp_table_remove(struct probe_point *pp);
+/* Iterate every probe point (writers only). */
+#define kp_table_for_each(pp, i) \
+	for (i = 0; i < KP_TABLE_SIZE; i++) \
+		for (pp = kp_table[i]; pp; pp = pp->hnext)
+extern struct probe_point *kp_table[KP_TABLE_SIZE];
+
+/* ---- read-side sections and grace periods (sync.c) ---- */
+int kp_read_lock(void);			/* async-signal-safe */
+void kp_read_unlock(int idx);		/* async-signal-safe */
+void kp_synchronize(void);		/* kprobe_mutex held */
+void kp_sync_atfork_child(void);
+
+/* ---- text (text.c): mappings and patching ---- */
+struct kp_mapping {
+	uintptr_t start, end;
+	int prot;
+	char path[256];
+};
+int kp_find_mapping(uintptr_t addr, struct kp_mapping *m);
+int kp_text_poke(uintptr_t addr, const void *src, size_t len);
+/* Copy original bytes: armed breakpoints are replaced by what they hide. */
+void kp_read_text(uintptr_t addr, void *dst, size_t len);
+/* The bytes a breakpoint hides at @addr (arch stores them in ainsn). */
+const uint8_t *arch_saved_bytes(const struct probe_point *pp);
+/* Recently disarmed addresses (for a hit racing with a disarm). */
+void kp_text_atfork_child(void);
+void kp_note_disarmed(uintptr_t addr);
+bool kp_was_disarmed(uintptr_t addr);	/* async-signal-safe */
+
+/* ---- slots (slots.c): kprobe_mutex held except kp_slot_lookup ---- */
+struct kp_slot *kp_slot_alloc(uintptr_t near);
+void kp_slot_write(struct kp_slot *slot, const uint8_t *code, size_t len);
+void kp_slot_free(struct kp_slot *slot);
+int kp_slot_collect_garbage(void);
+struct kp_slot *kp_slot_lookup(uintptr_t addr);	/* async-signal-safe */
+void kp_slots_stats(int *pages, int *used, int *dirty);
+
+/* ---- trap entry (trap.c) ---- */
+int kp_trap_init(void);
+
+/* ---- blacklist (blacklist.c) ---- */
+int kp_blacklist_init(void);
+const char *kp_blacklisted(uintptr_t addr);
+
+/* ---- the rest ---- */
+extern pthread_mutex_t kprobe_mutex;
+void kp_lock(void);
+void kp_unlock(void);
+int kp_init(void);			/* kprobe_mutex held */
+
+/* Debug builds assert the lock a writer needs. */
+#ifndef NDEBUG
+bool kp_mutex_held(void);
+#define kp_assert_locked() assert(kp_mutex_held())
+#else
+#define kp_assert_locked() do { } while (0)
+#endif
+
+#endif

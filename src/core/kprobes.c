@@ -1,0 +1,580 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The public kprobe calls: register, unregister, enable, disable, in single
+ * and batch form, and the aggregation of several probes at one address.
+ *
+ * Names chain as in the kernel: register_kprobe -> __register_kprobe ->
+ * arm_kprobe -> arch_arm_kprobe. Everything here holds kprobe_mutex; none of
+ * it may be called from a handler.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "error.h"
+#include "internal.h"
+#include "symbols.h"
+
+#define KP_EXPORT __attribute__((visibility("default")))
+
+pthread_mutex_t kprobe_mutex = PTHREAD_MUTEX_INITIALIZER;
+static __thread bool kp_holding;
+
+void kp_lock(void)
+{
+	pthread_mutex_lock(&kprobe_mutex);
+	kp_holding = true;
+}
+
+void kp_unlock(void)
+{
+	kp_holding = false;
+	pthread_mutex_unlock(&kprobe_mutex);
+}
+
+bool kp_mutex_held(void)
+{
+	return kp_holding;
+}
+
+/*
+ * fork(): the child must not inherit kprobe_mutex held by a thread that
+ * does not exist there, nor read-side counts of such threads.
+ */
+static void kp_atfork_prepare(void)
+{
+	kp_lock();
+}
+
+static void kp_atfork_parent(void)
+{
+	kp_unlock();
+}
+
+static void kp_atfork_child(void)
+{
+	kp_sync_atfork_child();
+	kp_text_atfork_child();
+	kp_unlock();
+}
+
+/* One-time setup, at the first registration. kprobe_mutex held. */
+int kp_init(void)
+{
+	static bool done;
+	static int err;
+
+	kp_assert_locked();
+	if (done)
+		return err;
+	done = true;
+	err = arch_init();
+	if (!err)
+		err = kp_trap_init();
+	/* After the handlers: the blacklist reads their sa_restorer. */
+	if (!err)
+		err = kp_blacklist_init();
+	if (!err && pthread_atfork(kp_atfork_prepare, kp_atfork_parent,
+				   kp_atfork_child))
+		err = -ENOMEM;
+	if (err)
+		kp_error(err, "libkprobe could not initialise");
+	return err;
+}
+
+/*
+ * The registry: which struct kprobe are registered, so that a second
+ * registration of the same struct, or unregistering a stranger, is caught
+ * without trusting the caller's priv field. A hash set keyed by address.
+ */
+static struct kprobe_node **registry;
+static size_t registry_size, registry_count;
+
+static size_t registry_hash(const struct kprobe *p, size_t size)
+{
+	return (size_t)(((uintptr_t)p * 0x9E3779B97F4A7C15ull) >> 20) &
+	       (size - 1);
+}
+
+static struct kprobe_node *registry_find(const struct kprobe *p)
+{
+	struct kprobe_node *n;
+
+	if (!registry_size)
+		return NULL;
+	for (n = registry[registry_hash(p, registry_size)]; n;
+	     n = n->reg_next)
+		if (n->kp == p)
+			return n;
+	return NULL;
+}
+
+static int registry_add(struct kprobe_node *node)
+{
+	size_t h;
+
+	if (registry_count >= registry_size / 2) {
+		size_t nsize = registry_size ? registry_size * 2 : 256;
+		struct kprobe_node **nt = calloc(nsize, sizeof(*nt));
+
+		if (!nt)
+			return -ENOMEM;
+		for (size_t i = 0; i < registry_size; i++) {
+			struct kprobe_node *n, *next;
+
+			for (n = registry[i]; n; n = next) {
+				next = n->reg_next;
+				h = registry_hash(n->kp, nsize);
+				n->reg_next = nt[h];
+				nt[h] = n;
+			}
+		}
+		free(registry);
+		registry = nt;
+		registry_size = nsize;
+	}
+	h = registry_hash(node->kp, registry_size);
+	node->reg_next = registry[h];
+	registry[h] = node;
+	registry_count++;
+	return 0;
+}
+
+static void registry_del(struct kprobe_node *node)
+{
+	struct kprobe_node **link =
+		&registry[registry_hash(node->kp, registry_size)];
+
+	while (*link != node)
+		link = &(*link)->reg_next;
+	*link = node->reg_next;
+	registry_count--;
+}
+
+/* ---- arming ---- */
+
+static int arm_kprobe(struct probe_point *pp)
+{
+	int ret;
+
+	if (pp->armed)
+		return 0;
+	ret = arch_arm_kprobe(pp);
+	if (!ret)
+		pp->armed = true;
+	return ret;
+}
+
+static void disarm_kprobe(struct probe_point *pp)
+{
+	if (!pp->armed)
+		return;
+	arch_disarm_kprobe(pp);
+	pp->armed = false;
+	kp_note_disarmed(pp->addr);
+}
+
+/* Recompute what the trap path reads about the probes at pp. */
+static void update_probe_point(struct probe_point *pp)
+{
+	struct kprobe_node *n;
+	bool has_post = false;
+	int enabled = 0;
+
+	for (n = pp->probes; n; n = n->next) {
+		if (n->kp->flags & KPROBE_FLAG_DISABLED)
+			continue;
+		enabled++;
+		has_post |= n->kp->post_handler != NULL;
+	}
+	pp->nr_enabled = enabled;
+	__atomic_store_n(&pp->has_post, has_post, __ATOMIC_RELEASE);
+}
+
+/* ---- resolving and checking a request ---- */
+
+struct kp_target {
+	uintptr_t addr;
+	struct kp_mapping map;
+	bool func_known;
+	struct kp_symbol func;
+};
+
+static int resolve_target(const struct kprobe *p, struct kp_target *t)
+{
+	const char *why;
+	int ret;
+
+	if (p->symbol_name && p->addr)
+		return kp_error(-EINVAL, "both addr and symbol_name are set");
+	if (!p->symbol_name && !p->addr)
+		return kp_error(-EINVAL, "neither addr nor symbol_name is set");
+
+	t->func_known = false;
+	if (p->symbol_name) {
+		ret = kp_sym_lookup(p->symbol_name, &t->func);
+		if (ret)
+			return ret;
+		if (t->func.size && p->offset >= t->func.size)
+			return kp_error(-EINVAL,
+					"offset 0x%x is past the end of %s (size 0x%zx)",
+					p->offset, p->symbol_name,
+					t->func.size);
+		t->func_known = true;
+		t->addr = t->func.addr + p->offset;
+	} else {
+		t->addr = (uintptr_t)p->addr + p->offset;
+	}
+
+	if (kp_find_mapping(t->addr, &t->map) ||
+	    !(t->map.prot & PROT_EXEC))
+		return kp_error(-EINVAL, "%#lx is not in an executable mapping",
+				(unsigned long)t->addr);
+	why = kp_blacklisted(t->addr);
+	if (why)
+		return kp_error(-EINVAL, "%#lx is blacklisted: %s",
+				(unsigned long)t->addr, why);
+
+	if (!t->func_known && !kp_sym_find_addr(t->addr, &t->func))
+		t->func_known = true;
+	if (!t->func_known)
+		return kp_error(-EILSEQ,
+				"%#lx is in no known function: its instruction boundaries cannot be checked",
+				(unsigned long)t->addr);
+	if (t->func.size && t->addr >= t->func.addr + t->func.size)
+		return kp_error(-EINVAL, "%#lx is past the end of %s",
+				(unsigned long)t->addr, t->func.name);
+	return 0;
+}
+
+/* Decode from the function's start: is t->addr an instruction boundary? */
+static int check_boundary(const struct kp_target *t)
+{
+	size_t off = t->addr - t->func.addr, len;
+	uint8_t *code;
+	int ret;
+
+	if (off == 0)
+		return 0;
+	if (t->func.addr < t->map.start)
+		return kp_error(-EILSEQ, "%s starts outside its mapping",
+				t->func.name);
+	len = off + ARCH_MAX_INSN;
+	if (t->func.addr + len > t->map.end)
+		len = t->map.end - t->func.addr;
+	code = malloc(len);
+	if (!code)
+		return -ENOMEM;
+	kp_read_text(t->func.addr, code, len);
+	ret = arch_check_boundary(code, len, off);
+	free(code);
+	if (ret)
+		return kp_error(-EILSEQ,
+				"%s+%#zx is not on an instruction boundary",
+				t->func.name, off);
+	return 0;
+}
+
+static void free_probe_point(struct probe_point *pp)
+{
+	free(pp->symbol);
+	free(pp->object);
+	free(pp);
+}
+
+static struct probe_point *alloc_probe_point(const struct kp_target *t,
+					     int *err)
+{
+	uint8_t code[ARCH_MAX_INSN], slot_code[ARCH_SLOT_SIZE];
+	size_t n = ARCH_MAX_INSN;
+	struct probe_point *pp;
+	struct kp_slot *slot;
+	int ret;
+
+	pp = calloc(1, sizeof(*pp));
+	if (!pp) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	pp->addr = t->addr;
+	pp->symbol = strdup(t->func.name ? t->func.name : "?");
+	pp->sym_offset = t->addr - t->func.addr;
+	pp->object = strdup(t->func.object ? t->func.object : t->map.path);
+	if (t->addr + n > t->map.end)
+		n = t->map.end - t->addr;
+	kp_read_text(t->addr, code, n);
+	ret = arch_prepare_kprobe(pp, code, n);
+	if (ret) {
+		*err = kp_error(ret, "%s+%#lx: %s", pp->symbol,
+				(unsigned long)pp->sym_offset,
+				ret == -EOPNOTSUPP ?
+				"this instruction cannot be probed" :
+				"cannot decode the instruction");
+		goto fail;
+	}
+	if (arch_needs_slot(pp)) {
+		slot = kp_slot_alloc(t->addr);
+		if (!slot) {
+			*err = kp_error(-ENOMEM,
+					"no instruction slot within reach of %#lx",
+					(unsigned long)t->addr);
+			goto fail;
+		}
+		memset(slot_code, 0, sizeof(slot_code));
+		ret = arch_prepare_slot(pp, slot, slot_code);
+		if (ret) {
+			kp_slot_free(slot);
+			*err = kp_error(-ENOMEM, "slot out of reach");
+			goto fail;
+		}
+		slot->orig = t->addr;
+		kp_slot_write(slot, slot_code, sizeof(slot_code));
+		kp_rcu_assign(slot->owner, pp);
+		pp->slot = slot;
+	}
+	return pp;
+fail:
+	free_probe_point(pp);
+	return NULL;
+}
+
+/* ---- registration ---- */
+
+static int __register_kprobe(struct kprobe *p)
+{
+	struct probe_point *pp;
+	struct kprobe_node *node, **tail;
+	struct kp_target t;
+	bool new_pp = false;
+	int ret;
+
+	kp_assert_locked();
+	if (registry_find(p))
+		return kp_error(-EINVAL, "this struct kprobe is already registered");
+	ret = resolve_target(p, &t);
+	if (ret)
+		return ret;
+
+	pp = kp_table_lookup(t.addr);
+	if (!pp) {
+		ret = check_boundary(&t);
+		if (ret)
+			return ret;
+		pp = alloc_probe_point(&t, &ret);
+		if (!pp)
+			return ret;
+		new_pp = true;
+	}
+
+	node = calloc(1, sizeof(*node));
+	if (!node || registry_add((node->kp = p, node))) {
+		free(node);
+		ret = kp_error(-ENOMEM, "out of memory");
+		goto fail_pp;
+	}
+	node->pp = pp;
+	p->addr = (kprobe_opcode_t *)t.addr;
+	p->flags &= KPROBE_FLAG_DISABLED;
+	p->nmissed = 0;
+	p->nhit = 0;
+	p->priv = node;
+
+	/* Publish: in the table first, then in the list, then arm. */
+	if (new_pp)
+		kp_table_insert(pp);
+	for (tail = &pp->probes; *tail; tail = &(*tail)->next)
+		;
+	kp_rcu_assign(*tail, node);
+	pp->nr_probes++;
+	update_probe_point(pp);
+	if (pp->nr_enabled) {
+		ret = arm_kprobe(pp);
+		if (ret) {
+			kp_error(ret, "cannot write the breakpoint at %#lx",
+				 (unsigned long)t.addr);
+			*tail = NULL;
+			pp->nr_probes--;
+			update_probe_point(pp);
+			registry_del(node);
+			p->priv = NULL;
+			if (new_pp)
+				kp_table_remove(pp);
+			kp_synchronize();
+			free(node);
+			goto fail_pp;
+		}
+	}
+	return 0;
+
+fail_pp:
+	if (new_pp) {
+		if (pp->slot) {
+			kp_rcu_assign(pp->slot->owner, NULL);
+			kp_slot_free(pp->slot);
+		}
+		free_probe_point(pp);
+	}
+	return ret;
+}
+
+/*
+ * Unregister a batch: unlink everything, wait for one grace period, free.
+ * After it, no thread runs or will run the handlers of these probes.
+ */
+static void __unregister_kprobes(struct kprobe **kps, int num)
+{
+	struct kprobe_node *dead_nodes = NULL, *node;
+	struct probe_point *dead_pps = NULL, *pp;
+
+	kp_assert_locked();
+	for (int i = 0; i < num; i++) {
+		struct kprobe_node **link;
+
+		if (!kps[i] || !(node = registry_find(kps[i])))
+			continue;
+		pp = node->pp;
+		registry_del(node);
+		for (link = &pp->probes; *link != node; link = &(*link)->next)
+			;
+		/* node->next stays: a reader may be standing on node. */
+		kp_rcu_assign(*link, node->next);
+		pp->nr_probes--;
+		update_probe_point(pp);
+		if (!pp->nr_enabled)
+			disarm_kprobe(pp);
+		if (!pp->nr_probes) {
+			kp_table_remove(pp);
+			if (pp->slot)
+				kp_rcu_assign(pp->slot->owner, NULL);
+			/* pp->hnext and pp->probes stay: readers. */
+			pp->gc_next = dead_pps;
+			dead_pps = pp;
+		}
+		node->reg_next = dead_nodes;
+		dead_nodes = node;
+	}
+	if (!dead_nodes)
+		return;
+	kp_synchronize();
+	while ((node = dead_nodes)) {
+		dead_nodes = node->reg_next;
+		node->kp->priv = NULL;
+		free(node);
+	}
+	while ((pp = dead_pps)) {
+		dead_pps = pp->gc_next;
+		if (pp->slot)
+			kp_slot_free(pp->slot);
+		free_probe_point(pp);
+	}
+}
+
+KP_EXPORT int register_kprobe(struct kprobe *p)
+{
+	int ret;
+
+	kp_clear_error();
+	if (!p)
+		return kp_error(-EINVAL, "NULL kprobe");
+	kp_lock();
+	ret = kp_init();
+	if (!ret)
+		ret = __register_kprobe(p);
+	kp_unlock();
+	return ret;
+}
+
+KP_EXPORT void unregister_kprobe(struct kprobe *p)
+{
+	unregister_kprobes(&p, 1);
+}
+
+KP_EXPORT int register_kprobes(struct kprobe **kps, int num)
+{
+	int ret = 0, i;
+
+	kp_clear_error();
+	if (!kps || num <= 0)
+		return kp_error(-EINVAL, "no probes given");
+	kp_lock();
+	ret = kp_init();
+	for (i = 0; !ret && i < num; i++) {
+		if (!kps[i])
+			ret = kp_error(-EINVAL, "kps[%d] is NULL", i);
+		else
+			ret = __register_kprobe(kps[i]);
+	}
+	if (ret && i > 1)
+		/* All or nothing: take back kps[0 .. i-2]. */
+		__unregister_kprobes(kps, i - 1);
+	kp_unlock();
+	return ret;
+}
+
+KP_EXPORT void unregister_kprobes(struct kprobe **kps, int num)
+{
+	if (!kps || num <= 0)
+		return;
+	kp_lock();
+	__unregister_kprobes(kps, num);
+	kp_unlock();
+}
+
+KP_EXPORT int disable_kprobe(struct kprobe *p)
+{
+	struct kprobe_node *node;
+	int ret = 0;
+
+	kp_clear_error();
+	kp_lock();
+	node = p ? registry_find(p) : NULL;
+	if (!node) {
+		ret = kp_error(-EINVAL, "not a registered kprobe");
+	} else if (!(p->flags & KPROBE_FLAG_DISABLED)) {
+		__atomic_fetch_or(&p->flags, KPROBE_FLAG_DISABLED,
+				  __ATOMIC_RELEASE);
+		update_probe_point(node->pp);
+		if (!node->pp->nr_enabled)
+			disarm_kprobe(node->pp);
+	}
+	kp_unlock();
+	return ret;
+}
+
+KP_EXPORT int enable_kprobe(struct kprobe *p)
+{
+	struct kprobe_node *node;
+	int ret = 0;
+
+	kp_clear_error();
+	kp_lock();
+	node = p ? registry_find(p) : NULL;
+	if (!node) {
+		ret = kp_error(-EINVAL, "not a registered kprobe");
+	} else if (p->flags & KPROBE_FLAG_DISABLED) {
+		__atomic_fetch_and(&p->flags, ~KPROBE_FLAG_DISABLED,
+				   __ATOMIC_RELEASE);
+		update_probe_point(node->pp);
+		ret = arm_kprobe(node->pp);
+		if (ret) {
+			__atomic_fetch_or(&p->flags, KPROBE_FLAG_DISABLED,
+					  __ATOMIC_RELEASE);
+			update_probe_point(node->pp);
+		}
+	}
+	kp_unlock();
+	return ret;
+}
+
+KP_EXPORT kprobe_opcode_t *kprobe_lookup_name(const char *name,
+					      unsigned int offset)
+{
+	struct kp_symbol sym;
+
+	kp_clear_error();
+	if (kp_sym_lookup(name, &sym))
+		return NULL;
+	return (kprobe_opcode_t *)(sym.addr + offset);
+}

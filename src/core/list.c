@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The listing, like the kernel's /sys/kernel/debug/kprobes/list:
+ *
+ *   00005555555551a9  k  target_add+0x0  /path/to/prog  [DISABLED]
+ *
+ * One line per registered struct kprobe; probes aggregated at one address
+ * get one line each. Not for handlers: it takes kprobe_mutex and uses stdio.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+#define KP_EXPORT __attribute__((visibility("default")))
+
+KP_EXPORT int kprobe_list(FILE *out)
+{
+	struct probe_point *pp;
+	struct kprobe_node *n;
+	int count = 0, i;
+
+	if (!out)
+		return -EINVAL;
+	kp_lock();
+	for (i = 0; i < KP_TABLE_SIZE; i++) {
+		for (pp = kp_table[i]; pp; pp = pp->hnext) {
+			for (n = pp->probes; n; n = n->next) {
+				unsigned int flags = n->kp->flags;
+
+				fprintf(out, "%016lx  k  %s+0x%lx  %s%s%s\n",
+					(unsigned long)pp->addr,
+					pp->symbol,
+					(unsigned long)pp->sym_offset,
+					pp->object ? pp->object : "?",
+					flags & KPROBE_FLAG_GONE ?
+						"  [GONE]" : "",
+					flags & KPROBE_FLAG_DISABLED ?
+						"  [DISABLED]" : "");
+				count++;
+			}
+		}
+	}
+	kp_unlock();
+	return count;
+}

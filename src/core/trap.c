@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Trap and fault entry: the SIGTRAP handler that runs probes, the fault
+ * handlers that keep the program's view of a fault exact, and the chaining
+ * to whatever the program had installed before us.
+ *
+ * A hit, on the common path (docs/design.md has the picture):
+ *
+ *   probed insn: int3 ──SIGTRAP──▶ kp_sigtrap ─▶ kp_hit: pre_handlers,
+ *        then either emulate the insn (branches) and run post_handlers,
+ *        or point the thread at the insn's slot and return
+ *   slot: insn; int3 ──SIGTRAP──▶ kp_sigtrap ─▶ kp_slot_trap:
+ *        post_handlers, continue after the probed insn
+ *
+ * Everything in this file runs in signal context and is async-signal-safe:
+ * no locks, no allocation, no stdio; the only libc calls are write(2),
+ * sigaction(2), sigprocmask(2), getpid(2), gettid(2) and tgkill(2). Our
+ * SIGTRAP runs with every asynchronous signal blocked (the program's signal
+ * handlers cannot run inside ours) and with SA_NODEFER, so a probe hit inside
+ * a handler is a nested trap, counted in nmissed, not a fatal blocked
+ * synchronous signal.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/*
+ * Per-thread state, the kernel's kprobe_ctlblk. Initial-exec TLS: touching
+ * it never allocates, so it is safe from a signal handler on any thread.
+ *
+ * hits[] holds the out-of-line executions this thread is in the middle of:
+ * more than one only when a probe hit inside a handler, or a program signal
+ * handler interrupting a slot, nests one in another. They end in LIFO order;
+ * an entry above the one a second trap matches was abandoned (a longjmp out
+ * of a signal handler) and is dropped.
+ */
+#define KP_MAX_HITS 16
+
+struct kp_hit {
+	struct kp_slot *slot;
+	bool run_post;		/* post_handlers to run at the second trap */
+	bool handlers;		/* handlers ran: fault_handlers apply */
+};
+
+struct kprobe_ctlblk {
+	int nsect;		/* nested trap-path sections */
+	int sect_idx;		/* the outermost one's read-lock index */
+	int handler_depth;	/* > 0 while a handler of ours runs */
+	bool in_fault_handler;
+	struct kprobe *current;	/* whose handler runs */
+	int nhits;
+	struct kp_hit hits[KP_MAX_HITS];
+};
+
+static __thread struct kprobe_ctlblk kcb
+	__attribute__((tls_model("initial-exec")));
+
+/*
+ * Read-side sections of the trap path. Only a thread's outermost section
+ * takes the read lock: a nested one (a trap inside a handler) lies within
+ * it, and whatever a writer unlinks meanwhile waits for the outer one.
+ */
+static void section_enter(void)
+{
+	if (kcb.nsect++ == 0)
+		kcb.sect_idx = kp_read_lock();
+}
+
+static void section_exit(void)
+{
+	/* 0: abandoned by abandon_thread_state(). */
+	if (kcb.nsect > 0 && --kcb.nsect == 0)
+		kp_read_unlock(kcb.sect_idx);
+}
+
+static void handler_enter(struct kprobe *kp)
+{
+	kcb.handler_depth++;
+	kcb.current = kp;
+}
+
+static void handler_exit(void)
+{
+	kcb.current = NULL;
+	if (kcb.handler_depth > 0)
+		kcb.handler_depth--;
+}
+
+/*
+ * About to give a signal to the program's handler from inside our own
+ * frames: it may longjmp out and never come back through them. Close our
+ * section and forget the running handlers first, so that a writer waiting
+ * for the section, and this thread's next hit, are not held up forever. If
+ * the program's handler returns instead, the frames below go on without a
+ * section, which only a handler that faulted can cause.
+ */
+static void abandon_thread_state(void)
+{
+	if (kcb.nsect > 0) {
+		kcb.nsect = 0;
+		kp_read_unlock(kcb.sect_idx);
+	}
+	kcb.handler_depth = 0;
+	kcb.current = NULL;
+	kcb.in_fault_handler = false;
+}
+
+static const int kp_fault_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL };
+static struct sigaction old_action[NSIG];	/* written once at init */
+
+/* ---- async-signal-safe reporting ---- */
+
+struct kp_msg {
+	char buf[384];
+	size_t len;
+};
+
+static void msg_str(struct kp_msg *m, const char *s)
+{
+	while (*s && m->len < sizeof(m->buf) - 1)
+		m->buf[m->len++] = *s++;
+}
+
+static void msg_hex(struct kp_msg *m, uintptr_t v)
+{
+	char tmp[19];
+	int i = sizeof(tmp) - 1;
+
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v && i > 2);
+	tmp[--i] = 'x';
+	tmp[--i] = '0';
+	msg_str(m, tmp + i);
+}
+
+static void msg_signame(struct kp_msg *m, int sig)
+{
+	switch (sig) {
+	case SIGSEGV: msg_str(m, "SIGSEGV"); break;
+	case SIGBUS:  msg_str(m, "SIGBUS"); break;
+	case SIGFPE:  msg_str(m, "SIGFPE"); break;
+	case SIGILL:  msg_str(m, "SIGILL"); break;
+	case SIGTRAP: msg_str(m, "SIGTRAP"); break;
+	default:      msg_str(m, "signal"); break;
+	}
+}
+
+static void msg_probe(struct kp_msg *m, const struct probe_point *pp)
+{
+	msg_str(m, "the probe at ");
+	msg_hex(m, pp->addr);
+	if (pp->symbol) {
+		msg_str(m, " (");
+		msg_str(m, pp->symbol);
+		msg_str(m, "+");
+		msg_hex(m, pp->sym_offset);
+		msg_str(m, ")");
+	}
+}
+
+static void msg_emit(struct kp_msg *m)
+{
+	ssize_t unused;
+
+	m->buf[m->len++] = '\n';
+	unused = write(STDERR_FILENO, m->buf, m->len);
+	(void)unused;
+}
+
+/* ---- chaining to the program's handlers ---- */
+
+/* The program's default action for a fault: die by the same signal. */
+static void die_by(int sig)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t set;
+
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	syscall(SYS_tgkill, getpid(), gettid(), sig);
+	/* A signal we do not handle cannot return here. */
+}
+
+/*
+ * Hand a signal that is not ours, or a fault we let go, to what the program
+ * installed before us, as the kernel would have: with the program's handler
+ * mask, and for a synchronous fault, the default action even when ignored.
+ */
+static void chain(int sig, siginfo_t *info, ucontext_t *uc, bool sync)
+{
+	const struct sigaction *old = &old_action[sig];
+	sigset_t mask;
+
+	abandon_thread_state();
+	if (!(old->sa_flags & SA_SIGINFO) &&
+	    (old->sa_handler == SIG_DFL || old->sa_handler == SIG_IGN)) {
+		if (old->sa_handler == SIG_IGN && !sync)
+			return;
+		die_by(sig);
+		return;
+	}
+	mask = uc->uc_sigmask;
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&old->sa_mask, s))
+			sigaddset(&mask, s);
+	if (!(old->sa_flags & SA_NODEFER))
+		sigaddset(&mask, sig);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	if (old->sa_flags & SA_SIGINFO)
+		old->sa_sigaction(sig, info, uc);
+	else
+		old->sa_handler(sig);
+	/* Returning restores the interrupted mask from uc (sigreturn). */
+}
+
+/* ---- the hit path ---- */
+
+static bool kprobe_disabled(const struct kprobe *kp)
+{
+	return __atomic_load_n(&kp->flags, __ATOMIC_RELAXED) &
+	       KPROBE_FLAG_DISABLED;
+}
+
+static void inc_missed(const struct probe_point *pp)
+{
+	struct kprobe_node *n;
+
+	for (n = kp_rcu_deref(pp->probes); n; n = kp_rcu_deref(n->next))
+		__atomic_fetch_add(&n->kp->nmissed, 1, __ATOMIC_RELAXED);
+}
+
+static void run_post_handlers(const struct probe_point *pp,
+			      struct pt_regs *regs)
+{
+	struct kprobe_node *n;
+
+	for (n = kp_rcu_deref(pp->probes); n; n = kp_rcu_deref(n->next)) {
+		struct kprobe *kp = n->kp;
+
+		if (kp->post_handler && !kprobe_disabled(kp)) {
+			handler_enter(kp);
+			kp->post_handler(kp, regs, 0);
+			handler_exit();
+		}
+	}
+}
+
+/* Run the pre_handlers. Return true if one took over the instruction
+ * pointer (returned non-zero): the probed instruction is then skipped. */
+static bool run_pre_handlers(const struct probe_point *pp,
+			     struct pt_regs *regs)
+{
+	struct kprobe_node *n;
+	bool taken = false;
+
+	for (n = kp_rcu_deref(pp->probes); n && !taken;
+	     n = kp_rcu_deref(n->next)) {
+		struct kprobe *kp = n->kp;
+
+		if (kprobe_disabled(kp))
+			continue;
+		__atomic_fetch_add(&kp->nhit, 1, __ATOMIC_RELAXED);
+		if (kp->pre_handler) {
+			handler_enter(kp);
+			taken = kp->pre_handler(kp, regs) != 0;
+			handler_exit();
+		}
+	}
+	return taken;
+}
+
+static void deliver_emulation_fault(const struct arch_fault *f,
+				    ucontext_t *uc)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = f->signo;
+	si.si_code = f->code;
+	si.si_addr = (void *)f->addr;
+	chain(f->signo, &si, uc, true);
+}
+
+/* First trap: a breakpoint of pp was hit. Async-signal-safe; read section
+ * held by the caller. */
+static void kp_hit(const struct probe_point *pp, ucontext_t *uc)
+{
+	struct arch_fault fault;
+	struct pt_regs regs;
+	bool run_post = false, handlers = false;
+
+	arch_uc_to_regs(uc, &regs);
+	instruction_pointer_set(&regs, pp->addr);
+
+	if (kcb.handler_depth > 0) {
+		/* Recursion: a handler of this thread hit a probe. */
+		inc_missed(pp);
+	} else {
+		if (run_pre_handlers(pp, &regs)) {
+			arch_regs_to_uc(&regs, uc);
+			return;
+		}
+		handlers = true;
+		run_post = __atomic_load_n(&pp->has_post, __ATOMIC_RELAXED);
+	}
+
+	switch (arch_prepare_resume(pp, pp->slot, &regs, &fault)) {
+	case ARCH_RESUME_EMULATED:
+		if (run_post)
+			run_post_handlers(pp, &regs);
+		arch_regs_to_uc(&regs, uc);
+		break;
+	case ARCH_RESUME_SLOT:
+		if (kcb.nhits < KP_MAX_HITS) {
+			kcb.hits[kcb.nhits++] = (struct kp_hit){
+				.slot = pp->slot,
+				.run_post = run_post,
+				.handlers = handlers,
+			};
+		} else if (run_post) {
+			inc_missed(pp);
+		}
+		atomic_fetch_add(&pp->slot->inflight, 1);
+		arch_regs_to_uc(&regs, uc);
+		break;
+	case ARCH_RESUME_FAULT:
+		arch_regs_to_uc(&regs, uc);
+		deliver_emulation_fault(&fault, uc);
+		break;
+	}
+}
+
+/* The hit record for @slot, dropping abandoned ones above it; or NULL. */
+static struct kp_hit *pop_hit(struct kp_slot *slot, struct kp_hit *out)
+{
+	for (int i = kcb.nhits - 1; i >= 0; i--) {
+		if (kcb.hits[i].slot != slot)
+			continue;
+		*out = kcb.hits[i];
+		kcb.nhits = i;
+		return out;
+	}
+	return NULL;
+}
+
+/* Second trap: the displaced instruction ran in @slot. */
+static void kp_slot_trap(struct kp_slot *slot, ucontext_t *uc)
+{
+	struct probe_point *pp;
+	struct pt_regs regs;
+	struct kp_hit hit;
+
+	arch_uc_to_regs(uc, &regs);
+	arch_finish_slot(slot, &regs);
+	if (pop_hit(slot, &hit) && hit.run_post &&
+	    (pp = kp_rcu_deref(slot->owner)))
+		run_post_handlers(pp, &regs);
+	arch_regs_to_uc(&regs, uc);
+	atomic_fetch_sub(&slot->inflight, 1);
+}
+
+/* Is this breakpoint ours? If so, handle it. */
+static bool kp_breakpoint(uintptr_t addr, ucontext_t *uc)
+{
+	struct probe_point *pp;
+	struct kp_slot *slot;
+	bool ours = true;
+
+	section_enter();
+	pp = kp_table_lookup(addr);
+	slot = pp ? NULL : kp_slot_lookup(addr);
+	if (pp && arch_is_breakpoint(addr)) {
+		kp_hit(pp, uc);
+	} else if (slot && slot->trap_off &&
+		   addr == slot->addr + slot->trap_off) {
+		kp_slot_trap(slot, uc);
+	} else if ((pp || kp_was_disarmed(addr)) &&
+		   !arch_is_breakpoint(addr)) {
+		/* Disarmed between the trap and now: run the original. */
+		arch_uc_set_ip(uc, addr);
+	} else {
+		ours = false;
+	}
+	section_exit();
+	return ours;
+}
+
+static void kp_sigtrap(int sig, siginfo_t *info, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	int saved_errno = errno;
+	uintptr_t addr;
+
+	if (!arch_trap_is_breakpoint(info, uc, &addr) ||
+	    !kp_breakpoint(addr, uc))
+		chain(sig, info, uc, info->si_code > 0);
+	errno = saved_errno;
+}
+
+/* ---- faults ---- */
+
+/* A fault in the displaced instruction: the program must see it at the
+ * probed address, as if no probe were there. */
+static bool kp_slot_fault(struct kp_slot *slot, int sig, ucontext_t *uc)
+{
+	struct probe_point *pp = kp_rcu_deref(slot->owner);
+	struct pt_regs regs;
+	struct kp_hit hit;
+	bool handled = false;
+
+	arch_uc_to_regs(uc, &regs);
+	/* The faulting instruction changed nothing: regs are those at orig. */
+	instruction_pointer_set(&regs, slot->orig);
+	if (pop_hit(slot, &hit) && hit.handlers && pp) {
+		struct kprobe_node *n;
+
+		kcb.in_fault_handler = true;
+		for (n = kp_rcu_deref(pp->probes); n && !handled;
+		     n = kp_rcu_deref(n->next)) {
+			struct kprobe *kp = n->kp;
+
+			if (!kp->fault_handler || kprobe_disabled(kp))
+				continue;
+			handler_enter(kp);
+			handled = kp->fault_handler(kp, &regs, sig) != 0;
+			handler_exit();
+		}
+		kcb.in_fault_handler = false;
+	}
+	arch_regs_to_uc(&regs, uc);
+	atomic_fetch_sub(&slot->inflight, 1);
+	return handled;
+}
+
+/* A fault inside one of our handlers: the current probe's fault_handler
+ * gets it first. */
+static bool kp_handler_fault(int sig, siginfo_t *info, ucontext_t *uc)
+{
+	struct kprobe *kp = kcb.current;
+	struct kprobe_node *node = kp->priv;
+	struct pt_regs regs;
+	struct kp_msg m = { .len = 0 };
+
+	if (kp->fault_handler && !kcb.in_fault_handler) {
+		bool handled;
+
+		arch_uc_to_regs(uc, &regs);
+		kcb.in_fault_handler = true;
+		handled = kp->fault_handler(kp, &regs, sig) != 0;
+		kcb.in_fault_handler = false;
+		if (handled) {
+			arch_regs_to_uc(&regs, uc);
+			return true;
+		}
+	}
+	msg_str(&m, "libkprobe: ");
+	msg_signame(&m, sig);
+	msg_str(&m, " in a handler of ");
+	if (node && node->pp)
+		msg_probe(&m, node->pp);
+	msg_str(&m, ", at ip ");
+	msg_hex(&m, arch_uc_ip(uc));
+	msg_str(&m, ", fault address ");
+	msg_hex(&m, (uintptr_t)info->si_addr);
+	msg_emit(&m);
+	return false;
+}
+
+static void kp_sigfault(int sig, siginfo_t *info, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	int saved_errno = errno;
+	struct kp_slot *slot;
+	bool handled = false;
+	uintptr_t ip;
+
+	if (arch_fixup_exception(uc))
+		goto out;
+	section_enter();
+	ip = arch_uc_ip(uc);
+	slot = kp_slot_lookup(ip);
+	if (slot && ip >= slot->addr &&
+	    ip < slot->addr + (slot->trap_off ? slot->trap_off : 1)) {
+		handled = kp_slot_fault(slot, sig, uc);
+	} else if (kcb.handler_depth > 0 && kcb.current) {
+		handled = kp_handler_fault(sig, info, uc);
+	}
+	section_exit();
+	if (!handled)
+		chain(sig, info, uc, info->si_code > 0);
+out:
+	errno = saved_errno;
+}
+
+/* Install our handlers, remembering the program's. kprobe_mutex held. */
+int kp_trap_init(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, SIGTRAP);
+	for (i = 0; i < sizeof(kp_fault_signals) / sizeof(int); i++)
+		sigdelset(&sa.sa_mask, kp_fault_signals[i]);
+
+	for (i = 0; i < sizeof(kp_fault_signals) / sizeof(int); i++) {
+		int sig = kp_fault_signals[i];
+
+		if (sigaction(sig, NULL, &old_action[sig]))
+			return -errno;
+		/* A stack-overflow handler needs its alternate stack. */
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART |
+			      (old_action[sig].sa_flags & SA_ONSTACK);
+		sa.sa_sigaction = kp_sigfault;
+		if (sigaction(sig, &sa, NULL))
+			return -errno;
+	}
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+	sa.sa_sigaction = kp_sigtrap;
+	if (sigaction(SIGTRAP, &sa, &old_action[SIGTRAP]))
+		return -errno;
+	return 0;
+}
