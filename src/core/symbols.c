@@ -88,7 +88,7 @@ struct sym_segment {
 
 struct sym_object {
 	struct sym_object *next;
-	char *path;		/* shown to users; exe: readlink(/proc/self/exe) */
+	char *path;		/* shown; exe: readlink(/proc/self/exe) */
 	char *dl_name;		/* dlpi_name, what dlopen() knows it by */
 	char *real;		/* realpath(path), computed on first need */
 	bool real_done;
@@ -250,11 +250,13 @@ static int sym_refresh(void)
 		struct sym_seen *s = &scan.seen[i];
 		struct sym_object **pp, *o = NULL;
 
-		/* Keep what is still loaded at the same place, parsed or not. */
+		/* Keep what is still loaded at the same place. */
 		for (pp = &sym_objects; *pp; pp = &(*pp)->next) {
-			if ((*pp)->bias == s->bias && (*pp)->is_exe == s->is_exe &&
-			    !strcmp((*pp)->dl_name, s->dl_name)) {
-				o = *pp;
+			struct sym_object *old = *pp;
+
+			if (old->bias == s->bias && old->is_exe == s->is_exe &&
+			    !strcmp(old->dl_name, s->dl_name)) {
+				o = old;
 				*pp = o->next;
 				break;
 			}
@@ -359,8 +361,9 @@ static int sym_cmp_name(const void *a, const void *b)
 
 static int sym_cmp_addr(const void *a, const void *b, void *base)
 {
-	const struct sym_entry *x = (struct sym_entry *)base + *(const size_t *)a;
-	const struct sym_entry *y = (struct sym_entry *)base + *(const size_t *)b;
+	const struct sym_entry *syms = base;
+	const struct sym_entry *x = &syms[*(const size_t *)a];
+	const struct sym_entry *y = &syms[*(const size_t *)b];
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
@@ -754,6 +757,28 @@ struct sym_cand {
 	uintptr_t addr;
 };
 
+/* Add @c unless a candidate at the same address is known already. */
+static int sym_add_cand(struct sym_cand **cand, size_t *ncand, size_t *cap,
+			struct sym_cand c)
+{
+	size_t i;
+
+	for (i = 0; i < *ncand; i++)
+		if ((*cand)[i].addr == c.addr)
+			return 0;
+	if (*ncand == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 4;
+		struct sym_cand *p = realloc(*cand, ncap * sizeof(*p));
+
+		if (!p)
+			return kp_error(-ENOMEM, "out of memory");
+		*cand = p;
+		*cap = ncap;
+	}
+	(*cand)[(*ncand)++] = c;
+	return 0;
+}
+
 static int sym_lookup_locked(const char *spec, struct kp_symbol *out)
 {
 	const char *colon = strchr(spec, ':');
@@ -783,7 +808,7 @@ static int sym_lookup_locked(const char *spec, struct kp_symbol *out)
 		}
 	}
 	if (colon && (colon == spec || !name[0])) {
-		ret = kp_error(-EINVAL, "malformed symbol '%s': want SYM or OBJ:SYM",
+		ret = kp_error(-EINVAL, "malformed '%s': want SYM or OBJ:SYM",
 			       spec);
 		goto out;
 	}
@@ -809,34 +834,25 @@ static int sym_lookup_locked(const char *spec, struct kp_symbol *out)
 			addr = sym_effective(o, e);
 			if (!addr)
 				continue;
-			for (i = 0; i < ncand && cand[i].addr != addr; i++)
-				;
-			if (i < ncand)
-				continue;
-			if (ncand == cap) {
-				size_t ncap = cap ? 2 * cap : 4;
-				struct sym_cand *p = realloc(cand,
-							     ncap * sizeof(*p));
-
-				if (!p) {
-					ret = kp_error(-ENOMEM, "out of memory");
-					goto out;
-				}
-				cand = p;
-				cap = ncap;
-			}
-			cand[ncand++] = (struct sym_cand){ o, e, addr };
+			ret = sym_add_cand(&cand, &ncand, &cap,
+					   (struct sym_cand){ o, e, addr });
+			if (ret)
+				goto out;
 		}
 	}
 
 	if (!ncand) {
-		ret = obj ? kp_error(-ENOENT, "no function '%s' in '%s'", name, obj)
-			  : kp_error(-ENOENT, "no function '%s' in the process",
-				     name);
+		if (obj)
+			ret = kp_error(-ENOENT, "no function '%s' in '%s'",
+				       name, obj);
+		else
+			ret = kp_error(-ENOENT, "no function '%s' loaded",
+				       name);
 		goto out;
 	}
 	if (ncand > 1) {
-		ret = kp_error(-EADDRNOTAVAIL, "symbol '%s' is ambiguous: ", name);
+		ret = kp_error(-EADDRNOTAVAIL, "symbol '%s' is ambiguous: ",
+			       name);
 		for (i = 0; i < ncand && i < SYM_AMBIG_SHOWN; i++)
 			kp_error_append("%s%s:%s@%#lx", i ? ", " : "",
 					cand[i].obj->path, name,
@@ -876,7 +892,7 @@ int kp_sym_lookup(const char *spec, struct kp_symbol *out)
 	int ret;
 
 	if (!spec || !spec[0] || !out)
-		return kp_error(-EINVAL, "empty symbol name");
+		return kp_error(-EINVAL, "no symbol name given");
 	pthread_mutex_lock(&sym_lock);
 	ret = sym_lookup_locked(spec, out);
 	pthread_mutex_unlock(&sym_lock);
