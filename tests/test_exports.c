@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The ABI: libkprobe.so's dynamic symbol table must export exactly the
+ * functions of <kprobes.h>, all under the version LIBKPROBE_0.1 of the
+ * version script. Everything else stays hidden, so a leaked internal name
+ * fails here before a program comes to depend on it.
+ *
+ * meson passes the path of the built libkprobe.so as argv[1].
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KP_EXIT_SKIP 77
+
+static const char *const public_api[] = {
+	"register_kprobe",
+	"unregister_kprobe",
+	"register_kprobes",
+	"unregister_kprobes",
+	"enable_kprobe",
+	"disable_kprobe",
+	"kprobe_lookup_name",
+	"kprobe_last_error",
+	"kprobe_list",
+	"kprobe_blacklist_print",
+};
+#define NR_API (sizeof(public_api) / sizeof(public_api[0]))
+
+#define MAX_EXPORTS 256
+
+struct export {
+	const char *name;
+	const char *version;	/* "" when unversioned */
+	int type;		/* STT_* */
+	int bind;		/* STB_* */
+};
+
+static const char *lib_path;
+static struct export exports[MAX_EXPORTS];
+static int nexports;
+static Elf *elf;
+static int elf_fd = -1;
+
+/* Version definition index -> name, from SHT_GNU_verdef. */
+static const char *verdef_name(Elf_Scn *verdef_scn, GElf_Word index)
+{
+	GElf_Shdr sh;
+	Elf_Data *data;
+	GElf_Verdef vd;
+	GElf_Verdaux va;
+	size_t off = 0;
+
+	if (!verdef_scn || !gelf_getshdr(verdef_scn, &sh))
+		return NULL;
+	data = elf_getdata(verdef_scn, NULL);
+	while (data && gelf_getverdef(data, off, &vd)) {
+		if (vd.vd_ndx == index &&
+		    gelf_getverdaux(data, off + vd.vd_aux, &va))
+			return elf_strptr(elf, sh.sh_link, va.vda_name);
+		if (!vd.vd_next)
+			break;
+		off += vd.vd_next;
+	}
+	return NULL;
+}
+
+/* Read every defined symbol of .dynsym that another object could bind
+ * to: FUNC, OBJECT, IFUNC, TLS or untyped, GLOBAL, WEAK or UNIQUE. */
+static int read_exports(void **state)
+{
+	Elf_Scn *scn = NULL, *dynsym = NULL, *versym = NULL, *verdef = NULL;
+	GElf_Shdr sh, dsh;
+	Elf_Data *syms, *vers = NULL;
+	size_t i, n;
+
+	assert_non_null(lib_path);
+	assert_int_not_equal(elf_version(EV_CURRENT), EV_NONE);
+	elf_fd = open(lib_path, O_RDONLY);
+	if (elf_fd < 0)
+		fail_msg("cannot open %s", lib_path);
+	elf = elf_begin(elf_fd, ELF_C_READ, NULL);
+	if (!elf)
+		fail_msg("%s: %s", lib_path, elf_errmsg(-1));
+
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_DYNSYM)
+			dynsym = scn;
+		else if (sh.sh_type == SHT_GNU_versym)
+			versym = scn;
+		else if (sh.sh_type == SHT_GNU_verdef)
+			verdef = scn;
+	}
+	if (!dynsym)
+		fail_msg("%s has no .dynsym", lib_path);
+	gelf_getshdr(dynsym, &dsh);
+	syms = elf_getdata(dynsym, NULL);
+	if (versym)
+		vers = elf_getdata(versym, NULL);
+	n = dsh.sh_entsize ? dsh.sh_size / dsh.sh_entsize : 0;
+
+	for (i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Versym vs = 0;
+		const char *vname = NULL;
+		int type, bind;
+
+		if (!gelf_getsym(syms, i, &sym) || sym.st_shndx == SHN_UNDEF)
+			continue;
+		type = GELF_ST_TYPE(sym.st_info);
+		bind = GELF_ST_BIND(sym.st_info);
+		if (bind != STB_GLOBAL && bind != STB_WEAK &&
+		    bind != STB_GNU_UNIQUE)
+			continue;
+		if (type != STT_FUNC && type != STT_OBJECT &&
+		    type != STT_GNU_IFUNC && type != STT_TLS &&
+		    type != STT_NOTYPE)
+			continue;
+		if (vers && gelf_getversym(vers, i, &vs))
+			vname = verdef_name(verdef, vs & 0x7fff);
+		/* The version definition itself appears as an ABS symbol. */
+		if (sym.st_shndx == SHN_ABS && vname &&
+		    strcmp(vname, elf_strptr(elf, dsh.sh_link,
+					     sym.st_name)) == 0)
+			continue;
+		assert_true(nexports < MAX_EXPORTS);
+		exports[nexports].name = elf_strptr(elf, dsh.sh_link,
+						    sym.st_name);
+		exports[nexports].version = vname ? vname : "";
+		exports[nexports].type = type;
+		exports[nexports].bind = bind;
+		nexports++;
+	}
+	return 0;
+}
+
+static int close_elf(void **state)
+{
+	if (elf)
+		elf_end(elf);
+	if (elf_fd >= 0)
+		close(elf_fd);
+	return 0;
+}
+
+static int in_api(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_API; i++)
+		if (strcmp(public_api[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static const struct export *find_export(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nexports; i++)
+		if (strcmp(exports[i].name, name) == 0)
+			return &exports[i];
+	return NULL;
+}
+
+static void test_no_extra_exports(void **state)
+{
+	int i, extra = 0;
+
+	for (i = 0; i < nexports; i++) {
+		if (in_api(exports[i].name))
+			continue;
+		print_error("exported but not in <kprobes.h>: %s%s%s "
+			    "(type %d, bind %d)\n", exports[i].name,
+			    exports[i].version[0] ? "@" : "",
+			    exports[i].version, exports[i].type,
+			    exports[i].bind);
+		extra++;
+	}
+	if (extra)
+		fail_msg("%s exports %d symbol(s) beyond the public API",
+			 lib_path, extra);
+}
+
+static void test_api_exported(void **state)
+{
+	size_t i;
+	int missing = 0;
+
+	for (i = 0; i < NR_API; i++) {
+		const struct export *e = find_export(public_api[i]);
+
+		if (!e) {
+			print_error("not exported: %s\n", public_api[i]);
+			missing++;
+		} else if (e->type != STT_FUNC || e->bind != STB_GLOBAL) {
+			print_error("%s is exported with type %d, bind %d; "
+				    "expected a GLOBAL FUNC\n", e->name,
+				    e->type, e->bind);
+			missing++;
+		}
+	}
+	if (missing)
+		fail_msg("%d function(s) of <kprobes.h> not exported as "
+			 "GLOBAL FUNC by %s", missing, lib_path);
+}
+
+static void test_api_versioned(void **state)
+{
+	size_t i;
+	int wrong = 0;
+
+	for (i = 0; i < NR_API; i++) {
+		const struct export *e = find_export(public_api[i]);
+
+		if (e && strcmp(e->version, "LIBKPROBE_0.1") != 0) {
+			print_error("%s has version \"%s\", expected "
+				    "LIBKPROBE_0.1 (src/libkprobe.map)\n",
+				    e->name, e->version);
+			wrong++;
+		}
+	}
+	if (wrong)
+		fail_msg("%d exported function(s) without the version "
+			 "LIBKPROBE_0.1", wrong);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_api_exported),
+		cmocka_unit_test(test_no_extra_exports),
+		cmocka_unit_test(test_api_versioned),
+	};
+
+	if (argc < 2) {
+		printf("SKIP: usage: %s PATH/libkprobe.so (meson passes it)\n",
+		       argv[0]);
+		return KP_EXIT_SKIP;
+	}
+	lib_path = argv[1];
+	return cmocka_run_group_tests(tests, read_exports, close_elf);
+}
