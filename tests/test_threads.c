@@ -28,11 +28,12 @@ static __attribute__((noinline, used)) long target_thr(long x)
 static long (*volatile thr_fp)(long) = target_thr;
 
 static struct kprobe kp, kp2;
-static unsigned long hits;
+static unsigned long hits, hits2;
 
 static int count_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	cnt_inc(&hits);
+	/* One counter per probe: a call that hits both counts once in each. */
+	cnt_inc(p == &kp2 ? &hits2 : &hits);
 	return 0;
 }
 
@@ -110,6 +111,7 @@ static int setup(void **state)
 	kp2.addr = (kprobe_opcode_t *)target_thr;
 	kp2.pre_handler = count_pre;
 	cnt_set(&hits, 0);
+	cnt_set(&hits2, 0);
 	kp_test_begin();
 	return 0;
 }
@@ -168,6 +170,9 @@ static void test_register_churn(void **state)
 	kp_check(cnt_get(&hits) <= (unsigned long)calls,
 		 "hits (%lu) cannot exceed calls (%ld)", cnt_get(&hits),
 		 calls);
+	kp_check(cnt_get(&hits2) <= (unsigned long)calls,
+		 "hits of the second probe (%lu) cannot exceed calls (%ld)",
+		 cnt_get(&hits2), calls);
 	kp_test_done();
 }
 

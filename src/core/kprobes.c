@@ -522,7 +522,9 @@ KP_EXPORT void unregister_kprobes(struct kprobe **kps, int num)
 	kp_unlock();
 }
 
-KP_EXPORT int disable_kprobe(struct kprobe *p)
+/* Arm or disarm one registered probe; the others at its address decide
+ * whether the breakpoint stays. */
+static int set_kprobe_disabled(struct kprobe *p, bool disable)
 {
 	struct kprobe_node *node;
 	int ret = 0;
@@ -532,33 +534,20 @@ KP_EXPORT int disable_kprobe(struct kprobe *p)
 	node = p ? registry_find(p) : NULL;
 	if (!node) {
 		ret = kp_error(-EINVAL, "not a registered kprobe");
-	} else if (!(p->flags & KPROBE_FLAG_DISABLED)) {
-		__atomic_fetch_or(&p->flags, KPROBE_FLAG_DISABLED,
-				  __ATOMIC_RELEASE);
+	} else if (!!(p->flags & KPROBE_FLAG_DISABLED) != disable) {
+		if (disable)
+			__atomic_fetch_or(&p->flags, KPROBE_FLAG_DISABLED,
+					  __ATOMIC_RELEASE);
+		else
+			__atomic_fetch_and(&p->flags, ~KPROBE_FLAG_DISABLED,
+					   __ATOMIC_RELEASE);
 		update_probe_point(node->pp);
 		if (!node->pp->nr_enabled)
 			disarm_kprobe(node->pp);
-	}
-	kp_unlock();
-	return ret;
-}
-
-KP_EXPORT int enable_kprobe(struct kprobe *p)
-{
-	struct kprobe_node *node;
-	int ret = 0;
-
-	kp_clear_error();
-	kp_lock();
-	node = p ? registry_find(p) : NULL;
-	if (!node) {
-		ret = kp_error(-EINVAL, "not a registered kprobe");
-	} else if (p->flags & KPROBE_FLAG_DISABLED) {
-		__atomic_fetch_and(&p->flags, ~KPROBE_FLAG_DISABLED,
-				   __ATOMIC_RELEASE);
-		update_probe_point(node->pp);
-		ret = arm_kprobe(node->pp);
+		else
+			ret = arm_kprobe(node->pp);
 		if (ret) {
+			/* Could not write the breakpoint: stay disabled. */
 			__atomic_fetch_or(&p->flags, KPROBE_FLAG_DISABLED,
 					  __ATOMIC_RELEASE);
 			update_probe_point(node->pp);
@@ -566,6 +555,16 @@ KP_EXPORT int enable_kprobe(struct kprobe *p)
 	}
 	kp_unlock();
 	return ret;
+}
+
+KP_EXPORT int disable_kprobe(struct kprobe *p)
+{
+	return set_kprobe_disabled(p, true);
+}
+
+KP_EXPORT int enable_kprobe(struct kprobe *p)
+{
+	return set_kprobe_disabled(p, false);
 }
 
 KP_EXPORT kprobe_opcode_t *kprobe_lookup_name(const char *name,
