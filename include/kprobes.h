@@ -104,6 +104,10 @@ typedef void (*kprobe_post_handler_t)(struct kprobe *p, struct pt_regs *regs,
 				      unsigned long flags);
 typedef int (*kprobe_fault_handler_t)(struct kprobe *p, struct pt_regs *regs,
 				      int trapnr);
+/* break_handler: called when a breakpoint is hit while this probe's
+ * handlers are active on the thread (the seed's; jprobes use it for
+ * jprobe_return()). Return non-zero if it handled the hit. */
+typedef int (*kprobe_break_handler_t)(struct kprobe *p, struct pt_regs *regs);
 
 /* Values of kprobe.flags (the kernel's). */
 #define KPROBE_FLAG_GONE	1 /* the code it probed was unloaded */
@@ -120,6 +124,8 @@ typedef int (*kprobe_fault_handler_t)(struct kprobe *p, struct pt_regs *regs,
  * @pre_handler:   see kprobe_pre_handler_t; may be NULL.
  * @post_handler:  see kprobe_post_handler_t; may be NULL.
  * @fault_handler: see kprobe_fault_handler_t; may be NULL.
+ * @break_handler: see kprobe_break_handler_t; NULL unless you implement a
+ *                 jprobe-like scheme (register_jprobe() sets it).
  * @nmissed:       hits that did not run the handlers (recursion); updated
  *                 atomically by the library, read it with a relaxed load.
  * @flags:         KPROBE_FLAG_*; set KPROBE_FLAG_DISABLED before
@@ -135,6 +141,7 @@ struct kprobe {
 	kprobe_pre_handler_t pre_handler;
 	kprobe_post_handler_t post_handler;
 	kprobe_fault_handler_t fault_handler;
+	kprobe_break_handler_t break_handler;
 	unsigned long nmissed;
 	unsigned int flags;
 
@@ -184,6 +191,102 @@ int kprobe_list(FILE *out);
 /** kprobe_blacklist_print() - print the address ranges that cannot be probed
  * and why ("START-END  reason"). Return: the number of ranges. */
 int kprobe_blacklist_print(FILE *out);
+
+/*
+ * Return probes (kretprobes).
+ *
+ * A kretprobe is a kprobe at a function's entry that swaps the return
+ * address for one of the library's trampolines: when the function returns,
+ * @handler runs with the return value in regs (regs_return_value()) and may
+ * change it; then the caller receives it. @entry_handler runs at the entry
+ * (in signal context, like a pre_handler); if it returns non-zero, this call
+ * is not return-probed. Each pending return needs an instance: @maxactive of
+ * them are allocated at registration (0: the default, max(10, 2 * CPUs));
+ * a call that finds none free runs unprobed and counts in @nmissed.
+ *
+ * @handler runs in the returning thread's ordinary context (not in a signal
+ * handler), but it may interrupt anything that thread was doing no more
+ * than a signal handler could: keep it async-signal-safe too.
+ */
+struct kretprobe_instance;
+typedef int (*kretprobe_handler_t)(struct kretprobe_instance *ri,
+				   struct pt_regs *regs);
+
+struct kretprobe {
+	struct kprobe kp;
+	kretprobe_handler_t handler;
+	kretprobe_handler_t entry_handler;
+	int maxactive;
+	int nmissed;
+	size_t data_size;
+
+	/* private: libkprobe's own */
+	void *priv;
+};
+
+/**
+ * struct kretprobe_instance - one pending return of a return-probed call.
+ * @rp:       the kretprobe (use get_kretprobe()).
+ * @ret_addr: the real return address.
+ * @fp:       the stack pointer at the function's entry (where @ret_addr
+ *            was).
+ * @data:     @rp->data_size bytes shared by the entry and return handlers
+ *            of this call.
+ */
+struct kretprobe_instance {
+	struct kretprobe *rp;
+	kprobe_opcode_t *ret_addr;
+	void *fp;
+	char data[] __attribute__((aligned(16)));
+};
+
+static inline struct kretprobe *get_kretprobe(struct kretprobe_instance *ri)
+{
+	return ri->rp;
+}
+
+int register_kretprobe(struct kretprobe *rp);
+void unregister_kretprobe(struct kretprobe *rp);
+int register_kretprobes(struct kretprobe **rps, int num);
+void unregister_kretprobes(struct kretprobe **rps, int num);
+
+/**
+ * kretprobe_find_ret_addr() - the real return address behind @addr, when
+ * @addr is one of the library's return trampolines; @addr otherwise.
+ * Async-signal-safe. For the calling thread's pending returns.
+ */
+unsigned long kretprobe_find_ret_addr(unsigned long addr);
+
+/**
+ * kprobe_backtrace() - the calling thread's stack, with return trampolines
+ * replaced by the real return addresses (libunwind).
+ * @regs: the registers of a handler (the walk starts at the probed point),
+ *        or NULL to start at the caller of kprobe_backtrace().
+ * @buf:  receives up to @size instruction addresses, innermost first.
+ * Return: the number of addresses stored, or a negative errno.
+ * Async-signal-safe as far as libunwind's local unwinding is.
+ */
+int kprobe_backtrace(const struct pt_regs *regs, void **buf, int size);
+
+/*
+ * jprobes (the seed's; removed from the kernel in 2018, kept here for
+ * completeness). @entry is a function with the probed function's own
+ * prototype; it is called with the probed function's arguments, and must
+ * end with jprobe_return() instead of returning. Then the probed function
+ * runs with its arguments and stack untouched. See docs/api.md for why the
+ * kernel dropped them and what to use instead.
+ */
+struct jprobe {
+	struct kprobe kp;
+	void *entry;
+};
+
+int register_jprobe(struct jprobe *jp);
+void unregister_jprobe(struct jprobe *jp);
+int register_jprobes(struct jprobe **jps, int num);
+void unregister_jprobes(struct jprobe **jps, int num);
+/* End of a jprobe's entry function: never returns to it. */
+void jprobe_return(void) __attribute__((noreturn));
 
 /*
  * Register accessors, as in the kernel. regs_get_argument() is valid at a

@@ -33,6 +33,17 @@ static const char *const public_api[] = {
 	"kprobe_last_error",
 	"kprobe_list",
 	"kprobe_blacklist_print",
+	"register_kretprobe",
+	"unregister_kretprobe",
+	"register_kretprobes",
+	"unregister_kretprobes",
+	"kretprobe_find_ret_addr",
+	"kprobe_backtrace",
+	"register_jprobe",
+	"unregister_jprobe",
+	"register_jprobes",
+	"unregister_jprobes",
+	"jprobe_return",
 };
 #define NR_API (sizeof(public_api) / sizeof(public_api[0]))
 

@@ -90,6 +90,47 @@ int arch_sigreturn_trampoline(uintptr_t *start, size_t *len);
 /* Name of the decoded instruction, for the listing ("mov", "call"...). */
 const char *arch_insn_name(const struct probe_point *pp);
 
+/* ---- return probes ---- */
+
+/*
+ * A chunk of return stubs: the addresses written over return addresses.
+ * Stub k of a chunk loads the global index first + k and jumps to the
+ * common return trampoline; the chunk's unwind info says that the caller
+ * of stub k is ret_table[k], so unwinders (C++ exceptions, pthread_exit,
+ * backtrace(3), libunwind) walk through a hijacked return as if it were
+ * not there.
+ */
+struct arch_ret_chunk {
+	uintptr_t stub0;		/* address of stub 0 */
+	size_t stride;			/* bytes between stubs */
+	void *eh_frame;			/* .eh_frame: CIE, FDEs, 0 */
+	/* An .eh_frame_hdr-style search table for libunwind. */
+	const void *table;
+	size_t table_len;		/* bytes, a multiple of 8 */
+	uintptr_t segbase;		/* table offsets are from here */
+	uintptr_t start_ip, end_ip;
+};
+
+/* Build ARCH_RET_STUBS stubs for indices first.. and their unwind info.
+ * Registration time only. Return 0 or -ENOMEM. */
+int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
+			  struct arch_ret_chunk *chunk);
+
+/* At a function's first instruction: where its return address is kept
+ * (the stack slot on x86_64), read it, and replace it. Trap path. */
+uintptr_t arch_ret_addr_slot(const struct pt_regs *regs);
+uintptr_t arch_ret_addr_get(const struct pt_regs *regs);
+void arch_ret_addr_set(struct pt_regs *regs, uintptr_t addr);
+
+/* jprobes: where jprobe_return() traps, and the bytes of the caller's
+ * stack a jprobe saves (its stack arguments). */
+extern const char kp_jprobe_return_bp[];
+#define ARCH_JPROBE_STACK	128
+
+/* Copy @n bytes (a multiple of 8) that may be unmapped; trap path.
+ * Return 0 or -EFAULT. */
+int arch_copy_safe(void *dst, const void *src, size_t n);
+
 /* ---- trap path (async-signal-safe) ---- */
 
 /* Was this SIGTRAP raised by a breakpoint instruction? If so, *addr is the

@@ -123,6 +123,22 @@ int kp_trap_init(void);
 int kp_blacklist_init(void);
 const char *kp_blacklisted(uintptr_t addr);
 
+/* ---- registration helpers for the other probe kinds (kprobes.c) ---- */
+int kp_register_locked(struct kprobe *p, bool func_entry);
+void kp_unregister_batch(struct kprobe **kps, int num);	/* NULLs skipped */
+bool kp_is_registered(const struct kprobe *p);
+
+/* ---- trap path services for the other probe kinds (trap.c) ---- */
+void kp_handler_enter(struct kprobe *kp);	/* async-signal-safe */
+void kp_handler_exit(void);			/* async-signal-safe */
+/* 0 on the thread's own stack, else the base of the alternate signal stack
+ * the trapped code runs on. Inside a trap only. */
+uintptr_t kp_trap_stack_id(void);
+
+/* ---- unwinders (backtrace.c) ---- */
+void kp_unwind_init(void);
+void kp_unwind_register(const struct arch_ret_chunk *chunk);
+
 /* ---- the rest ---- */
 extern pthread_mutex_t kprobe_mutex;
 void kp_lock(void);

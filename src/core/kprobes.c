@@ -76,6 +76,8 @@ int kp_init(void)
 	/* After the handlers: the blacklist reads their sa_restorer. */
 	if (!err)
 		err = kp_blacklist_init();
+	if (!err)
+		kp_unwind_init();
 	if (!err && pthread_atfork(kp_atfork_prepare, kp_atfork_parent,
 				   kp_atfork_child))
 		err = -ENOMEM;
@@ -342,7 +344,7 @@ fail:
 
 /* ---- registration ---- */
 
-static int __register_kprobe(struct kprobe *p)
+static int __register_kprobe(struct kprobe *p, bool func_entry)
 {
 	struct probe_point *pp;
 	struct kprobe_node *node, **tail;
@@ -356,6 +358,11 @@ static int __register_kprobe(struct kprobe *p)
 	ret = resolve_target(p, &t);
 	if (ret)
 		return ret;
+	if (func_entry && t.addr != t.func.addr)
+		return kp_error(-EINVAL,
+				"%#lx is not the entry of a function (%s+%#lx)",
+				(unsigned long)t.addr, t.func.name,
+				(unsigned long)(t.addr - t.func.addr));
 
 	pp = kp_table_lookup(t.addr);
 	if (!pp) {
@@ -384,8 +391,23 @@ static int __register_kprobe(struct kprobe *p)
 	/* Publish: in the table first, then in the list, then arm. */
 	if (new_pp)
 		kp_table_insert(pp);
-	for (tail = &pp->probes; *tail; tail = &(*tail)->next)
+	/*
+	 * Registration order, except that a probe with a break_handler (a
+	 * jprobe, whose pre_handler takes the thread away) comes last, and
+	 * there can be one only: as in the kernel's aggregate probes.
+	 */
+	for (tail = &pp->probes; *tail && !(*tail)->kp->break_handler;
+	     tail = &(*tail)->next)
 		;
+	if (*tail && p->break_handler) {
+		ret = kp_error(-EEXIST, "a jprobe is already at %#lx",
+			       (unsigned long)t.addr);
+		registry_del(node);
+		p->priv = NULL;
+		free(node);
+		goto fail_pp;
+	}
+	node->next = *tail;
 	kp_rcu_assign(*tail, node);
 	pp->nr_probes++;
 	update_probe_point(pp);
@@ -394,7 +416,7 @@ static int __register_kprobe(struct kprobe *p)
 		if (ret) {
 			kp_error(ret, "cannot write the breakpoint at %#lx",
 				 (unsigned long)t.addr);
-			*tail = NULL;
+			*tail = node->next;
 			pp->nr_probes--;
 			update_probe_point(pp);
 			registry_del(node);
@@ -471,6 +493,22 @@ static void __unregister_kprobes(struct kprobe **kps, int num)
 	}
 }
 
+/* For kretprobes and jprobes: kprobe_mutex held. */
+int kp_register_locked(struct kprobe *p, bool func_entry)
+{
+	return __register_kprobe(p, func_entry);
+}
+
+void kp_unregister_batch(struct kprobe **kps, int num)
+{
+	__unregister_kprobes(kps, num);
+}
+
+bool kp_is_registered(const struct kprobe *p)
+{
+	return registry_find(p) != NULL;
+}
+
 KP_EXPORT int register_kprobe(struct kprobe *p)
 {
 	int ret;
@@ -481,7 +519,7 @@ KP_EXPORT int register_kprobe(struct kprobe *p)
 	kp_lock();
 	ret = kp_init();
 	if (!ret)
-		ret = __register_kprobe(p);
+		ret = __register_kprobe(p, false);
 	kp_unlock();
 	return ret;
 }
@@ -504,7 +542,7 @@ KP_EXPORT int register_kprobes(struct kprobe **kps, int num)
 		if (!kps[i])
 			ret = kp_error(-EINVAL, "kps[%d] is NULL", i);
 		else
-			ret = __register_kprobe(kps[i]);
+			ret = __register_kprobe(kps[i], false);
 	}
 	if (ret && i > 1)
 		/* All or nothing: take back kps[0 .. i-2]. */

@@ -47,6 +47,11 @@ struct kp_hit {
 };
 
 struct kprobe_ctlblk {
+	const ucontext_t *uc;	/* the trap being handled */
+	/* A jprobe whose entry function runs (until jprobe_return()). */
+	struct kprobe *jp_active;
+	struct pt_regs jp_regs;
+	uint8_t jp_stack[ARCH_JPROBE_STACK];
 	int nsect;		/* nested trap-path sections */
 	int sect_idx;		/* the outermost one's read-lock index */
 	int handler_depth;	/* > 0 while a handler of ours runs */
@@ -88,6 +93,27 @@ static void handler_exit(void)
 	kcb.current = NULL;
 	if (kcb.handler_depth > 0)
 		kcb.handler_depth--;
+}
+
+/* For handlers run outside a trap (return handlers). Async-signal-safe. */
+void kp_handler_enter(struct kprobe *kp)
+{
+	handler_enter(kp);
+}
+
+void kp_handler_exit(void)
+{
+	handler_exit();
+}
+
+/* Async-signal-safe; inside a trap only. */
+uintptr_t kp_trap_stack_id(void)
+{
+	const ucontext_t *uc = kcb.uc;
+
+	if (uc && (uc->uc_stack.ss_flags & SS_ONSTACK))
+		return (uintptr_t)uc->uc_stack.ss_sp;
+	return 0;
 }
 
 /*
@@ -290,11 +316,43 @@ static void deliver_emulation_fault(const struct arch_fault *f,
 	chain(f->signo, &si, uc, true);
 }
 
+/* Execute pp's displaced instruction from @regs: emulated, or from the
+ * slot. Async-signal-safe. */
+static void resume_probe(const struct probe_point *pp, ucontext_t *uc,
+			 struct pt_regs *regs, bool run_post, bool handlers)
+{
+	struct arch_fault fault;
+
+	switch (arch_prepare_resume(pp, pp->slot, regs, &fault)) {
+	case ARCH_RESUME_EMULATED:
+		if (run_post)
+			run_post_handlers(pp, regs);
+		arch_regs_to_uc(regs, uc);
+		break;
+	case ARCH_RESUME_SLOT:
+		if (kcb.nhits < KP_MAX_HITS) {
+			kcb.hits[kcb.nhits++] = (struct kp_hit){
+				.slot = pp->slot,
+				.run_post = run_post,
+				.handlers = handlers,
+			};
+		} else if (run_post) {
+			inc_missed(pp);
+		}
+		atomic_fetch_add(&pp->slot->inflight, 1);
+		arch_regs_to_uc(regs, uc);
+		break;
+	case ARCH_RESUME_FAULT:
+		arch_regs_to_uc(regs, uc);
+		deliver_emulation_fault(&fault, uc);
+		break;
+	}
+}
+
 /* First trap: a breakpoint of pp was hit. Async-signal-safe; read section
  * held by the caller. */
 static void kp_hit(const struct probe_point *pp, ucontext_t *uc)
 {
-	struct arch_fault fault;
 	struct pt_regs regs;
 	bool run_post = false, handlers = false;
 
@@ -312,31 +370,71 @@ static void kp_hit(const struct probe_point *pp, ucontext_t *uc)
 		handlers = true;
 		run_post = __atomic_load_n(&pp->has_post, __ATOMIC_RELAXED);
 	}
+	resume_probe(pp, uc, &regs, run_post, handlers);
+}
 
-	switch (arch_prepare_resume(pp, pp->slot, &regs, &fault)) {
-	case ARCH_RESUME_EMULATED:
-		if (run_post)
-			run_post_handlers(pp, &regs);
-		arch_regs_to_uc(&regs, uc);
-		break;
-	case ARCH_RESUME_SLOT:
-		if (kcb.nhits < KP_MAX_HITS) {
-			kcb.hits[kcb.nhits++] = (struct kp_hit){
-				.slot = pp->slot,
-				.run_post = run_post,
-				.handlers = handlers,
-			};
-		} else if (run_post) {
-			inc_missed(pp);
-		}
-		atomic_fetch_add(&pp->slot->inflight, 1);
-		arch_regs_to_uc(&regs, uc);
-		break;
-	case ARCH_RESUME_FAULT:
-		arch_regs_to_uc(&regs, uc);
-		deliver_emulation_fault(&fault, uc);
-		break;
+/* ---- jprobes ---- */
+
+/*
+ * The pre_handler of a jprobe (the seed's setjmp_pre_handler): remember the
+ * registers and the top of the stack (the stack arguments), and send the
+ * thread to the entry function. Async-signal-safe.
+ */
+int kp_jprobe_setjmp(struct kprobe *p, struct pt_regs *regs, void *entry)
+{
+	if (kcb.jp_active) {
+		/* One jprobe at a time per thread: this hit runs without. */
+		__atomic_fetch_add(&p->nmissed, 1, __ATOMIC_RELAXED);
+		return 0;
 	}
+	if (arch_copy_safe(kcb.jp_stack,
+			   (const void *)user_stack_pointer(regs),
+			   sizeof(kcb.jp_stack)))
+		return 0;
+	kcb.jp_regs = *regs;
+	kcb.jp_active = p;
+	instruction_pointer_set(regs, (unsigned long)entry);
+	return 1;
+}
+
+/*
+ * The break handler of a jprobe (the seed's longjmp_break_handler): the
+ * entry function called jprobe_return(); put everything back as it was at
+ * the probed function's entry. Async-signal-safe.
+ */
+int kp_jprobe_longjmp(struct kprobe *p, struct pt_regs *regs)
+{
+	*regs = kcb.jp_regs;
+	__builtin_memcpy((void *)user_stack_pointer(regs), kcb.jp_stack,
+			 sizeof(kcb.jp_stack));
+	kcb.jp_active = NULL;
+	return 1;
+}
+
+/* jprobe_return() trapped: run the probed instruction as the jprobe left
+ * it, through its probe point if it is still there. */
+static void kp_jprobe_break(ucontext_t *uc)
+{
+	struct kprobe *p = kcb.jp_active;
+	const struct probe_point *pp;
+	struct pt_regs regs;
+
+	arch_uc_to_regs(uc, &regs);
+	pp = kp_table_lookup(instruction_pointer(&kcb.jp_regs));
+	if (pp && p->break_handler) {
+		handler_enter(p);
+		p->break_handler(p, &regs);
+		handler_exit();
+	} else {
+		kp_jprobe_longjmp(p, &regs);
+	}
+	if (pp && arch_is_breakpoint(pp->addr))
+		resume_probe(pp, uc, &regs,
+			     __atomic_load_n(&pp->has_post, __ATOMIC_RELAXED),
+			     true);
+	else
+		/* Unregistered meanwhile: the original instruction is back. */
+		arch_regs_to_uc(&regs, uc);
 }
 
 /* The hit record for @slot, dropping abandoned ones above it; or NULL. */
@@ -380,6 +478,8 @@ static bool kp_breakpoint(uintptr_t addr, ucontext_t *uc)
 	slot = pp ? NULL : kp_slot_lookup(addr);
 	if (pp && arch_is_breakpoint(addr)) {
 		kp_hit(pp, uc);
+	} else if (addr == (uintptr_t)kp_jprobe_return_bp && kcb.jp_active) {
+		kp_jprobe_break(uc);
 	} else if (slot && slot->trap_off &&
 		   addr == slot->addr + slot->trap_off) {
 		kp_slot_trap(slot, uc);
@@ -400,9 +500,13 @@ static void kp_sigtrap(int sig, siginfo_t *info, void *ctx)
 	int saved_errno = errno;
 	uintptr_t addr;
 
+	const ucontext_t *outer_uc = kcb.uc;
+
+	kcb.uc = uc;
 	if (!arch_trap_is_breakpoint(info, uc, &addr) ||
 	    !kp_breakpoint(addr, uc))
 		chain(sig, info, uc, info->si_code > 0);
+	kcb.uc = outer_uc;
 	errno = saved_errno;
 }
 

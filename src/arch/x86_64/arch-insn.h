@@ -17,6 +17,12 @@
 
 extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 
+/* Return stubs: one page of 255 16-byte stubs, see retstub.c. */
+#define ARCH_RET_STUBS		255
+/* libunwind's names for this arch (it is loaded with dlopen). */
+#define ARCH_UNW_PREFIX		"_ULx86_64_"
+#define ARCH_UNW_GETCONTEXT	"_Ux86_64_getcontext"
+
 /* How a probed instruction is executed. */
 enum x86_kind {
 	X86_OOL,	/* out of line in a slot, trap after it */

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * x86_64 return stubs and their unwind info.
+ *
+ * A kretprobe swaps a function's return address for a stub. When the
+ * function returns into stub k, it runs
+ *
+ *	mov	$index, %r11d		; r11 is scratch at a return
+ *	jmp	*trampoline(%rip)	; kp_kretprobe_trampoline
+ *
+ * One chunk is one executable page of 255 such stubs (16 bytes apart, the
+ * first byte of each slot an int3 that never runs) followed by read-write
+ * pages with the unwind info:
+ *
+ *   - an .eh_frame with one FDE per stub, covering the stub and the byte
+ *     before it (unwinders look up "return address - 1"). Its rules: the
+ *     CFA is rsp, and the return address is the value of
+ *     *(uint64_t *)&ret_table[k] (DW_CFA_val_expression with DW_OP_const8u,
+ *     DW_OP_deref). ret_table[k] holds the real return address while the
+ *     instance of stub k is pending, so an unwinder that meets stub k in a
+ *     stack steps to the real caller, with every register as it is;
+ *   - a binary search table over those FDEs, as .eh_frame_hdr has, for
+ *     libunwind's dynamic registration.
+ *
+ * Why not one trampoline address for all, as the kernel has: an unwinder
+ * meeting it cannot know which return it stands for; C++ exceptions then
+ * end in std::terminate. With one stub per instance the unwind info can
+ * name the real return address, and the trampoline finds its instance in
+ * O(1) from the index.
+ *
+ * Registration time only (kprobe_mutex held).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+extern const char kp_kretprobe_trampoline[];
+
+#define STUB_STRIDE	16
+#define PAGE		4096
+#define FDE_SIZE	48	/* see put_fde() */
+#define CIE_SIZE	24
+
+struct table_entry {
+	int32_t start_ip_offset;
+	int32_t fde_offset;
+};
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+	return p + 4;
+}
+
+static uint8_t *put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+	return p + 8;
+}
+
+/* CIE: version 1, "zR", code align 1, data align -8, RA column 16,
+ * pointers absolute; initially CFA = rsp + 0. */
+static void put_cie(uint8_t *p)
+{
+	static const uint8_t body[] = {
+		0, 0, 0, 0,		/* CIE id */
+		1,			/* version */
+		'z', 'R', 0,		/* augmentation */
+		1,			/* code alignment */
+		0x78,			/* data alignment: -8 */
+		16,			/* return address column: rip */
+		1,			/* augmentation data length */
+		0x00,			/* FDE pointers: DW_EH_PE_absptr */
+		0x0c, 7, 0,		/* DW_CFA_def_cfa: rsp + 0 */
+		0, 0, 0, 0,		/* DW_CFA_nop padding */
+	};
+
+	put32(p, CIE_SIZE - 4);
+	memcpy(p + 4, body, sizeof(body));
+}
+
+/* FDE for [start, start + len): RA = *ret_slot. */
+static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
+		    const uintptr_t *ret_slot)
+{
+	uint8_t *q = p;
+
+	q = put32(q, FDE_SIZE - 4);
+	q = put32(q, (uint32_t)(q - cie));	/* CIE pointer */
+	q = put64(q, start);
+	q = put64(q, len);
+	*q++ = 0;				/* augmentation data length */
+	*q++ = 0x16;				/* DW_CFA_val_expression */
+	*q++ = 16;				/* rip */
+	*q++ = 10;				/* expression length */
+	*q++ = 0x0e;				/* DW_OP_const8u */
+	q = put64(q, (uintptr_t)ret_slot);
+	*q++ = 0x06;				/* DW_OP_deref */
+	while (q < p + FDE_SIZE)
+		*q++ = 0;			/* DW_CFA_nop */
+}
+
+int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
+			  struct arch_ret_chunk *chunk)
+{
+	size_t eh_size = CIE_SIZE + ARCH_RET_STUBS * FDE_SIZE + 4;
+	size_t tab_size = ARCH_RET_STUBS * sizeof(struct table_entry);
+	size_t data = (eh_size + tab_size + PAGE - 1) & ~(size_t)(PAGE - 1);
+	struct table_entry *tab;
+	uint8_t *base, *eh, *fde;
+
+	base = mmap(NULL, PAGE + data, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	memset(base, 0xcc, PAGE);
+	/* The trampoline's address, for the stubs' indirect jump. */
+	put64(base + PAGE - 8, (uintptr_t)kp_kretprobe_trampoline);
+
+	eh = base + PAGE;
+	tab = (struct table_entry *)(eh + eh_size);
+	put_cie(eh);
+	fde = eh + CIE_SIZE;
+	for (unsigned int k = 0; k < ARCH_RET_STUBS; k++) {
+		uint8_t *s = base + k * STUB_STRIDE + 1;
+		int32_t disp = (int32_t)((base + PAGE - 8) - (s + 12));
+
+		s[0] = 0x41;			/* mov $index, %r11d */
+		s[1] = 0xbb;
+		put32(s + 2, first + k);
+		s[6] = 0xff;			/* jmp *disp(%rip) */
+		s[7] = 0x25;
+		put32(s + 8, (uint32_t)disp);
+
+		put_fde(fde, eh, (uintptr_t)s - 1, STUB_STRIDE,
+			&ret_table[k]);
+		tab[k].start_ip_offset = (int32_t)((uintptr_t)s - 1 -
+						   (uintptr_t)base);
+		tab[k].fde_offset = (int32_t)(fde - base);
+		fde += FDE_SIZE;
+	}
+	put32(fde, 0);				/* .eh_frame terminator */
+	if (mprotect(base, PAGE, PROT_READ | PROT_EXEC)) {
+		munmap(base, PAGE + data);
+		return -ENOMEM;
+	}
+
+	chunk->stub0 = (uintptr_t)base + 1;
+	chunk->stride = STUB_STRIDE;
+	chunk->eh_frame = eh;
+	chunk->table = tab;
+	chunk->table_len = tab_size;
+	chunk->segbase = (uintptr_t)base;
+	chunk->start_ip = (uintptr_t)base;
+	chunk->end_ip = (uintptr_t)base + ARCH_RET_STUBS * STUB_STRIDE;
+	return 0;
+}
+
+/* ---- trap path ---- */
+
+uintptr_t arch_ret_addr_slot(const struct pt_regs *regs)
+{
+	return regs->rsp;
+}
+
+uintptr_t arch_ret_addr_get(const struct pt_regs *regs)
+{
+	return *(const uintptr_t *)regs->rsp;
+}
+
+void arch_ret_addr_set(struct pt_regs *regs, uintptr_t addr)
+{
+	*(uintptr_t *)regs->rsp = addr;
+}
+
+int kp_x86_safe_read64(const uint64_t *src, uint64_t *dst);
+
+int arch_copy_safe(void *dst, const void *src, size_t n)
+{
+	for (size_t i = 0; i < n; i += 8)
+		if (kp_x86_safe_read64((const uint64_t *)((const char *)src + i),
+				       (uint64_t *)((char *)dst + i)))
+			return -EFAULT;
+	return 0;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The return trampoline of kretprobes, and jprobe_return()'s breakpoint.
+ *
+ * A return stub (retstub.c) jumps here with r11 = its index, just after the
+ * probed function's ret: rsp is the caller's stack pointer, and the slot
+ * below it, which held the stub's address, is where we put the real
+ * return address before calling into C, so that unwinding from a return
+ * handler runs through this frame to the real caller.
+ *
+ * Frame, from the entry rsp (CFA) down:
+ *   -8      return address slot (our ret pops it)
+ *   -176    struct pt_regs (168 bytes)
+ *   -688    fxsave area (512 bytes): x87 (long double results), MXCSR and
+ *           xmm0-15 (double results) survive C code in the handler
+ * The entry rsp is 16-byte aligned, as after any ret to ABI-conforming code.
+ */
+	.text
+
+#define REGS	512
+#define FRAME	688
+
+	.globl	kp_kretprobe_trampoline
+	.hidden	kp_kretprobe_trampoline
+	.type	kp_kretprobe_trampoline, @function
+	.p2align 4
+	nop			/* unwinders may look up "address - 1" */
+kp_kretprobe_trampoline:
+	.cfi_startproc
+	.cfi_def_cfa %rsp, 0
+	.cfi_offset %rip, -8
+	subq	$FRAME, %rsp
+	.cfi_def_cfa_offset FRAME
+	movq	%r15, REGS+0(%rsp)
+	movq	%r14, REGS+8(%rsp)
+	movq	%r13, REGS+16(%rsp)
+	movq	%r12, REGS+24(%rsp)
+	movq	%rbp, REGS+32(%rsp)
+	movq	%rbx, REGS+40(%rsp)
+	movq	%r11, REGS+48(%rsp)
+	movq	%r10, REGS+56(%rsp)
+	movq	%r9, REGS+64(%rsp)
+	movq	%r8, REGS+72(%rsp)
+	movq	%rax, REGS+80(%rsp)
+	movq	%rcx, REGS+88(%rsp)
+	movq	%rdx, REGS+96(%rsp)
+	movq	%rsi, REGS+104(%rsp)
+	movq	%rdi, REGS+112(%rsp)
+	movq	$-1, REGS+120(%rsp)		/* orig_rax */
+	movq	$0, REGS+128(%rsp)		/* rip: the C side sets it */
+	xorl	%eax, %eax
+	movw	%cs, %ax
+	movq	%rax, REGS+136(%rsp)
+	pushfq
+	.cfi_adjust_cfa_offset 8
+	popq	REGS+144(%rsp)		/* rsp-relative after the pop */
+	.cfi_adjust_cfa_offset -8
+	leaq	FRAME(%rsp), %rax
+	movq	%rax, REGS+152(%rsp)		/* rsp after the return */
+	xorl	%eax, %eax
+	movw	%ss, %ax
+	movq	%rax, REGS+160(%rsp)
+	fxsave64 (%rsp)
+	fninit				/* C code wants an empty x87 stack */
+	cld
+
+	leaq	REGS(%rsp), %rdi		/* struct pt_regs * */
+	movl	%r11d, %esi			/* index */
+	leaq	FRAME-8(%rsp), %rdx		/* return address slot */
+	call	kp_kretprobe_trampoline_handler
+
+	fxrstor64 (%rsp)
+	movq	REGS+0(%rsp), %r15
+	movq	REGS+8(%rsp), %r14
+	movq	REGS+16(%rsp), %r13
+	movq	REGS+24(%rsp), %r12
+	movq	REGS+32(%rsp), %rbp
+	movq	REGS+40(%rsp), %rbx
+	movq	REGS+56(%rsp), %r10
+	movq	REGS+64(%rsp), %r9
+	movq	REGS+72(%rsp), %r8
+	movq	REGS+80(%rsp), %rax
+	movq	REGS+88(%rsp), %rcx
+	movq	REGS+96(%rsp), %rdx
+	movq	REGS+104(%rsp), %rsi
+	movq	REGS+112(%rsp), %rdi
+	pushq	REGS+144(%rsp)
+	.cfi_adjust_cfa_offset 8
+	popfq
+	.cfi_adjust_cfa_offset -8
+	movq	REGS+48(%rsp), %r11
+	addq	$FRAME-8, %rsp
+	.cfi_def_cfa_offset 8
+	ret
+	.cfi_endproc
+	.size	kp_kretprobe_trampoline, . - kp_kretprobe_trampoline
+
+	/*
+	 * void jprobe_return(void): the end of a jprobe's entry function.
+	 * Trap; the break handler puts the registers and the stack back as
+	 * they were at the probed function's entry and runs it. Never returns.
+	 */
+	.globl	jprobe_return
+	.type	jprobe_return, @function
+jprobe_return:
+	.cfi_startproc
+	.globl	kp_jprobe_return_bp
+	.hidden	kp_jprobe_return_bp
+kp_jprobe_return_bp:
+	int3
+	ud2
+	.cfi_endproc
+	.size	jprobe_return, . - jprobe_return
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * jprobes, the seed's: a kprobe at a function's entry whose pre_handler
+ * sends the thread to an entry function with the probed function's own
+ * prototype, and whose break handler (reached through jprobe_return())
+ * puts the registers and stack arguments back before the probed function
+ * runs. The kernel removed them in 2018 (they needed a copy of an unknown
+ * amount of stack and a special exit, and kprobes on the entry with
+ * regs_get_argument() do the same job); they are here for code that
+ * still uses them. The trap-path halves live in trap.c (the per-thread
+ * state they need is there).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "internal.h"
+
+#define KP_EXPORT __attribute__((visibility("default")))
+
+int kp_jprobe_setjmp(struct kprobe *p, struct pt_regs *regs, void *entry);
+int kp_jprobe_longjmp(struct kprobe *p, struct pt_regs *regs);
+
+/* Async-signal-safe (a pre_handler). */
+static int setjmp_pre_handler(struct kprobe *p, struct pt_regs *regs)
+{
+	struct jprobe *jp = (struct jprobe *)p;
+
+	return kp_jprobe_setjmp(p, regs, jp->entry);
+}
+
+KP_EXPORT int register_jprobes(struct jprobe **jps, int num)
+{
+	struct kprobe **kps;
+	int ret = 0, i;
+
+	kp_clear_error();
+	if (!jps || num <= 0)
+		return kp_error(-EINVAL, "no probes given");
+	kps = calloc((size_t)num, sizeof(*kps));
+	if (!kps)
+		return -ENOMEM;
+	kp_lock();
+	ret = kp_init();
+	for (i = 0; !ret && i < num; i++) {
+		struct jprobe *jp = jps[i];
+
+		if (!jp || !jp->entry) {
+			ret = kp_error(-EINVAL, "jprobe %d has no entry", i);
+			break;
+		}
+		if (kp_is_registered(&jp->kp)) {
+			ret = kp_error(-EINVAL,
+				       "this jprobe is already registered");
+			break;
+		}
+		jp->kp.pre_handler = setjmp_pre_handler;
+		jp->kp.break_handler = kp_jprobe_longjmp;
+		kps[i] = &jp->kp;
+		ret = kp_register_locked(&jp->kp, true);
+		if (ret) {
+			kps[i] = NULL;
+			break;
+		}
+	}
+	if (ret)
+		kp_unregister_batch(kps, i);
+	kp_unlock();
+	free(kps);
+	return ret;
+}
+
+KP_EXPORT int register_jprobe(struct jprobe *jp)
+{
+	return register_jprobes(&jp, 1);
+}
+
+KP_EXPORT void unregister_jprobes(struct jprobe **jps, int num)
+{
+	if (!jps || num <= 0)
+		return;
+	kp_lock();
+	for (int i = 0; i < num; i++)
+		if (jps[i])
+			kp_unregister_batch((struct kprobe *[]){ &jps[i]->kp },
+					    1);
+	kp_unlock();
+}
+
+KP_EXPORT void unregister_jprobe(struct jprobe *jp)
+{
+	unregister_jprobes(&jp, 1);
+}

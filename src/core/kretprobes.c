@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Return probes: the seed's kretprobes, with what a process needs besides.
+ *
+ * At a function's entry (a kprobe whose pre_handler is ours) an instance is
+ * taken from the kretprobe's preallocated pool, the real return address is
+ * saved in it, and the return address on the stack is replaced by the
+ * instance's own return stub (src/arch/<arch>/retstub.c). The function
+ * returns into the stub, the stub into kp_kretprobe_trampoline, and that
+ * into kp_kretprobe_trampoline_handler() below, which runs the handler and
+ * gives back the real return address.
+ *
+ * Instances and stubs. Every instance owns one stub for its lifetime, so
+ * the trampoline finds its instance by index in O(1), and the unwind info
+ * of that stub can say where the real return address is: C++ exceptions,
+ * pthread_exit(), backtrace(3) and libunwind walk through a hijacked return
+ * as if it were not there (docs/design.md, "Return probes").
+ *
+ * Per-thread view (the seed's per-task hash): each thread keeps its pending
+ * instances in a LIFO list in TLS. A return that skips instances above its
+ * own (longjmp, an exception unwinding through, a thread leaving by
+ * pthread_exit) leaves them stale; they are reclaimed
+ *  - on the same thread, when a later entry or return proves their frames
+ *    are gone (their return address slot lies at or below the current one
+ *    on the same stack: uprobes does the same comparison);
+ *  - when the thread is gone (the seed's kprobe_flush_task), found when a
+ *    pool runs dry: an instance whose thread no longer exists is freed.
+ *
+ * Concurrency. Instance state is one atomic word: IDLE (free, owned by a
+ * kretprobe), ACTIVE (a return pending) or FREE (owned by nobody). The entry
+ * handler runs in the SIGTRAP handler; the trampoline runs in the thread's
+ * ordinary context and may be interrupted by a signal whose handler calls a
+ * return-probed function, so the TLS list is only ever changed by its own
+ * thread, in LIFO order. unregister_kretprobe() orphans ACTIVE instances
+ * (their owner pointer is cleared, within a grace period so that no handler
+ * still uses the kretprobe); an orphan returns through its stub as usual
+ * and is freed there without calling anything.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "internal.h"
+
+#define KP_EXPORT __attribute__((visibility("default")))
+#define KP_MAX_CHUNKS 4096
+
+enum { RI_FREE, RI_IDLE, RI_ACTIVE };
+
+struct kp_ret_inst {
+	atomic_int state;
+	unsigned int index;		/* global stub index */
+	struct kretprobe *owner;	/* NULL when orphaned; RCU */
+	pid_t tid;			/* thread of the pending return */
+	uintptr_t slot;			/* where the return address was */
+	uintptr_t stack_id;		/* 0: the thread's stack; else its
+					 * alternate stack's base */
+	struct kp_ret_inst *next;	/* the thread's list */
+	struct kretprobe_instance ri;	/* + data_size bytes */
+};
+
+struct kp_ret_chunk {
+	uintptr_t ret[ARCH_RET_STUBS];	/* real return addresses, by stub */
+	struct kp_ret_inst *inst[ARCH_RET_STUBS];
+	struct arch_ret_chunk arch;
+};
+
+/* Chunks are created under kprobe_mutex and never freed: the trampoline
+ * and unwinders read them without locks. */
+static struct kp_ret_chunk *chunks[KP_MAX_CHUNKS];
+static unsigned int nr_chunks;
+
+struct kp_kretprobe {
+	int n;
+	struct kp_ret_inst **insts;
+};
+
+static __thread struct kp_ret_inst *ret_top
+	__attribute__((tls_model("initial-exec")));
+
+/* ---- stubs ---- */
+
+static struct kp_ret_chunk *chunk_of(unsigned int index)
+{
+	unsigned int c = index / ARCH_RET_STUBS;
+
+	return c < KP_MAX_CHUNKS ? __atomic_load_n(&chunks[c],
+						   __ATOMIC_ACQUIRE) : NULL;
+}
+
+static uintptr_t stub_addr(unsigned int index)
+{
+	struct kp_ret_chunk *c = chunk_of(index);
+
+	return c->arch.stub0 + (index % ARCH_RET_STUBS) * c->arch.stride;
+}
+
+/* libgcc's registry of dynamic unwind info (C++ exceptions, pthread_exit,
+ * backtrace(3)). */
+extern void __register_frame(void *begin);
+
+static int new_chunk(void)
+{
+	struct kp_ret_chunk *c;
+	unsigned int first = nr_chunks * ARCH_RET_STUBS;
+
+	if (nr_chunks == KP_MAX_CHUNKS)
+		return -ENOMEM;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	if (arch_ret_chunk_create(first, c->ret, &c->arch)) {
+		free(c);
+		return -ENOMEM;
+	}
+	__register_frame(c->arch.eh_frame);
+	kp_unwind_register(&c->arch);
+	__atomic_store_n(&chunks[nr_chunks++], c, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* A stub (with its instance, sized for @data_size) for @rp. */
+static struct kp_ret_inst *get_instance(struct kretprobe *rp,
+					size_t data_size)
+{
+	size_t size = sizeof(struct kp_ret_inst) + data_size;
+	struct kp_ret_inst *inst;
+
+	kp_assert_locked();
+	for (;;) {
+		/* Reuse a FREE stub; its old instance memory goes. */
+		for (unsigned int c = 0; c < nr_chunks; c++) {
+			for (int k = 0; k < ARCH_RET_STUBS; k++) {
+				struct kp_ret_inst *old = chunks[c]->inst[k];
+
+				if (old && atomic_load(&old->state) != RI_FREE)
+					continue;
+				inst = aligned_alloc(16, (size + 15) & ~15ul);
+				if (!inst)
+					return NULL;
+				memset(inst, 0, size);
+				inst->index = c * ARCH_RET_STUBS + k;
+				inst->owner = rp;
+				atomic_store(&inst->state, RI_IDLE);
+				__atomic_store_n(&chunks[c]->inst[k], inst,
+						 __ATOMIC_RELEASE);
+				/* Nobody reads a FREE instance: the stub's
+				 * last return came through long ago. */
+				free(old);
+				return inst;
+			}
+		}
+		if (new_chunk())
+			return NULL;
+	}
+}
+
+/* ---- the per-thread list (its own thread only) ---- */
+
+static pid_t kp_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static void release(struct kp_ret_inst *inst)
+{
+	int expected = RI_IDLE;
+
+	atomic_store(&inst->state, RI_IDLE);
+	/* An orphan's kretprobe is gone: nobody will take it again. Whoever
+	 * of us and unregister_kretprobe() comes second makes it FREE. */
+	if (!__atomic_load_n(&inst->owner, __ATOMIC_ACQUIRE))
+		atomic_compare_exchange_strong(&inst->state, &expected,
+					       RI_FREE);
+}
+
+/*
+ * Drop the instances of this thread whose frames are gone: on the same
+ * stack as (@slot, @stack_id), with a return address slot at or below
+ * @slot (strictly below with @strict). Async-signal-safe.
+ */
+static void reclaim_stale(uintptr_t slot, uintptr_t stack_id, bool strict)
+{
+	struct kp_ret_inst **link = &ret_top, *inst;
+
+	while ((inst = *link)) {
+		if (inst->stack_id == stack_id &&
+		    (inst->slot < slot || (!strict && inst->slot == slot))) {
+			*link = inst->next;
+			release(inst);
+			continue;
+		}
+		link = &inst->next;
+	}
+}
+
+/* Free ACTIVE instances of @krp whose thread has exited. */
+static void reclaim_dead_threads(struct kp_kretprobe *krp)
+{
+	pid_t pid = getpid();
+
+	for (int i = 0; i < krp->n; i++) {
+		struct kp_ret_inst *inst = krp->insts[i];
+
+		if (atomic_load(&inst->state) == RI_ACTIVE &&
+		    syscall(SYS_tgkill, pid, inst->tid, 0) < 0 &&
+		    errno == ESRCH) {
+			int expected = RI_ACTIVE;
+
+			atomic_compare_exchange_strong(&inst->state, &expected,
+						       RI_IDLE);
+		}
+	}
+}
+
+static struct kp_ret_inst *take_instance(struct kp_kretprobe *krp)
+{
+	for (int i = 0; i < krp->n; i++) {
+		struct kp_ret_inst *inst = krp->insts[i];
+		int expected = RI_IDLE;
+
+		if (atomic_compare_exchange_strong(&inst->state, &expected,
+						   RI_ACTIVE))
+			return inst;
+	}
+	return NULL;
+}
+
+/* ---- entry: the pre_handler of rp->kp (signal context) ---- */
+
+static int pre_handler_kretprobe(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kretprobe *rp = (struct kretprobe *)p;
+	struct kp_kretprobe *krp = rp->priv;
+	uintptr_t slot = arch_ret_addr_slot(regs);
+	uintptr_t stack_id = kp_trap_stack_id();
+	uintptr_t ra = arch_ret_addr_get(regs);
+	struct kp_ret_inst *inst;
+	int saved_errno = errno;
+
+	/*
+	 * A tail call from a return-probed function: its stub is already our
+	 * return address, and its instance, at this very slot, is alive. We
+	 * return into it after our own handler (the chain uprobes knows too).
+	 */
+	reclaim_stale(slot, stack_id, kretprobe_find_ret_addr(ra) != ra);
+	inst = take_instance(krp);
+	if (!inst) {
+		reclaim_dead_threads(krp);
+		inst = take_instance(krp);
+	}
+	errno = saved_errno;
+	if (!inst) {
+		__atomic_fetch_add(&rp->nmissed, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	inst->ri.rp = rp;
+	inst->ri.ret_addr = (kprobe_opcode_t *)ra;
+	inst->ri.fp = (void *)slot;
+	inst->tid = kp_gettid();
+	inst->slot = slot;
+	inst->stack_id = stack_id;
+	if (rp->entry_handler && rp->entry_handler(&inst->ri, regs)) {
+		release(inst);
+		return 0;
+	}
+	chunk_of(inst->index)->ret[inst->index % ARCH_RET_STUBS] =
+		(uintptr_t)inst->ri.ret_addr;
+	inst->next = ret_top;
+	ret_top = inst;
+	/* Last: from here on the function returns into the stub. */
+	arch_ret_addr_set(regs, stub_addr(inst->index));
+	return 0;
+}
+
+/* ---- return: called by kp_kretprobe_trampoline ---- */
+
+/*
+ * Run the return handler of stub @index's instance and give back the real
+ * return address. Also stores it in *@ra_slot first, so that a backtrace
+ * taken in the handler walks from the trampoline to the real caller.
+ * Ordinary context, but interruptible by signals: async-signal-safe.
+ */
+__attribute__((used)) uintptr_t
+kp_kretprobe_trampoline_handler(struct pt_regs *regs, unsigned int index,
+				uintptr_t *ra_slot);
+uintptr_t kp_kretprobe_trampoline_handler(struct pt_regs *regs,
+					  unsigned int index,
+					  uintptr_t *ra_slot)
+{
+	struct kp_ret_chunk *c = chunk_of(index);
+	struct kp_ret_inst *inst = c->inst[index % ARCH_RET_STUBS];
+	uintptr_t ra = c->ret[index % ARCH_RET_STUBS];
+	struct kp_ret_inst **link;
+	struct kretprobe *rp;
+	int saved_errno = errno, idx;
+
+	*ra_slot = ra;
+	instruction_pointer_set(regs, ra);
+
+	/* Unlink it; instances above it were skipped (their frames are
+	 * deeper on its stack) unless they live on another stack. */
+	for (link = &ret_top; *link && *link != inst; link = &(*link)->next)
+		;
+	if (*link)
+		*link = inst->next;
+	reclaim_stale(inst->slot, inst->stack_id, true);
+
+	idx = kp_read_lock();
+	rp = __atomic_load_n(&inst->owner, __ATOMIC_ACQUIRE);
+	if (rp && rp->handler) {
+		kp_handler_enter(&rp->kp);
+		rp->handler(&inst->ri, regs);
+		kp_handler_exit();
+	}
+	kp_read_unlock(idx);
+	release(inst);
+	errno = saved_errno;
+	return ra;
+}
+
+/* The real return address behind stub @addr, or @addr. */
+static unsigned long stub_ret_addr(unsigned long addr)
+{
+	for (unsigned int ci = 0; ci < KP_MAX_CHUNKS; ci++) {
+		struct kp_ret_chunk *c = __atomic_load_n(&chunks[ci],
+							 __ATOMIC_ACQUIRE);
+		uintptr_t off;
+
+		if (!c)
+			break;
+		if (addr < c->arch.stub0 || addr >= c->arch.end_ip)
+			continue;
+		off = addr - c->arch.stub0;
+		if (off % c->arch.stride == 0)
+			return c->ret[off / c->arch.stride];
+	}
+	return addr;
+}
+
+/* Async-signal-safe. Follows chains (a tail call between two
+ * return-probed functions returns from one stub into another). */
+KP_EXPORT unsigned long kretprobe_find_ret_addr(unsigned long addr)
+{
+	for (int i = 0; i < 64; i++) {
+		unsigned long real = stub_ret_addr(addr);
+
+		if (real == addr)
+			break;
+		addr = real;
+	}
+	return addr;
+}
+
+/* ---- registration ---- */
+
+static void free_kretprobe_priv(struct kretprobe *rp)
+{
+	struct kp_kretprobe *krp = rp->priv;
+
+	if (!krp)
+		return;
+	/* Never-used instances go back to FREE; memory stays with the stub. */
+	for (int i = 0; i < krp->n; i++)
+		if (krp->insts[i]) {
+			__atomic_store_n(&krp->insts[i]->owner, NULL,
+					 __ATOMIC_RELEASE);
+			int expected = RI_IDLE;
+
+			atomic_compare_exchange_strong(&krp->insts[i]->state,
+						       &expected, RI_FREE);
+		}
+	free(krp->insts);
+	free(krp);
+	rp->priv = NULL;
+}
+
+static int prepare_kretprobe(struct kretprobe *rp)
+{
+	struct kp_kretprobe *krp;
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+
+	if (rp->kp.offset)
+		return kp_error(-EINVAL,
+				"a kretprobe goes on a function's entry: offset must be 0");
+	if (rp->kp.pre_handler || rp->kp.post_handler)
+		return kp_error(-EINVAL,
+				"kretprobe.kp must not have handlers of its own");
+	if (rp->maxactive < 0)
+		return kp_error(-EINVAL, "maxactive is negative");
+	if (rp->maxactive == 0)
+		rp->maxactive = ncpus > 5 ? 2 * (int)ncpus : 10;
+	krp = calloc(1, sizeof(*krp));
+	if (!krp)
+		return -ENOMEM;
+	krp->insts = calloc((size_t)rp->maxactive, sizeof(*krp->insts));
+	if (!krp->insts) {
+		free(krp);
+		return -ENOMEM;
+	}
+	rp->priv = krp;
+	for (krp->n = 0; krp->n < rp->maxactive; krp->n++) {
+		krp->insts[krp->n] = get_instance(rp, rp->data_size);
+		if (!krp->insts[krp->n]) {
+			free_kretprobe_priv(rp);
+			return kp_error(-ENOMEM, "no memory for %d instances",
+					rp->maxactive);
+		}
+	}
+	rp->nmissed = 0;
+	rp->kp.pre_handler = pre_handler_kretprobe;
+	return 0;
+}
+
+static void undo_prepare(struct kretprobe *rp)
+{
+	free_kretprobe_priv(rp);
+	rp->kp.pre_handler = NULL;
+}
+
+KP_EXPORT int register_kretprobes(struct kretprobe **rps, int num)
+{
+	struct kprobe **kps;
+	int ret = 0, i;
+
+	kp_clear_error();
+	if (!rps || num <= 0)
+		return kp_error(-EINVAL, "no probes given");
+	kps = calloc((size_t)num, sizeof(*kps));
+	if (!kps)
+		return -ENOMEM;
+	kp_lock();
+	ret = kp_init();
+	for (i = 0; !ret && i < num; i++) {
+		if (!rps[i]) {
+			ret = kp_error(-EINVAL, "rps[%d] is NULL", i);
+			break;
+		}
+		if (kp_is_registered(&rps[i]->kp)) {
+			ret = kp_error(-EINVAL,
+				       "this kretprobe is already registered");
+			break;
+		}
+		ret = prepare_kretprobe(rps[i]);
+		if (ret)
+			break;
+		kps[i] = &rps[i]->kp;
+		ret = kp_register_locked(kps[i], true);
+		if (ret) {
+			undo_prepare(rps[i]);
+			break;
+		}
+	}
+	if (ret) {
+		kp_unregister_batch(kps, i);
+		for (int j = 0; j < i; j++)
+			undo_prepare(rps[j]);
+	}
+	kp_unlock();
+	free(kps);
+	return ret;
+}
+
+KP_EXPORT int register_kretprobe(struct kretprobe *rp)
+{
+	return register_kretprobes(&rp, 1);
+}
+
+KP_EXPORT void unregister_kretprobes(struct kretprobe **rps, int num)
+{
+	struct kprobe **kps;
+	int i;
+
+	if (!rps || num <= 0)
+		return;
+	kps = calloc((size_t)num, sizeof(*kps));
+	if (!kps)
+		return;
+	kp_lock();
+	for (i = 0; i < num; i++)
+		if (rps[i] && rps[i]->priv && kp_is_registered(&rps[i]->kp))
+			kps[i] = &rps[i]->kp;
+	/* No entry handler runs after this (one grace period)... */
+	kp_unregister_batch(kps, num);
+	/* ...then orphan the pending returns, and wait for return handlers
+	 * that already hold the kretprobe. */
+	for (i = 0; i < num; i++)
+		if (kps[i]) {
+			struct kp_kretprobe *krp = rps[i]->priv;
+
+			for (int j = 0; j < krp->n; j++)
+				__atomic_store_n(&krp->insts[j]->owner, NULL,
+						 __ATOMIC_RELEASE);
+		}
+	kp_synchronize();
+	for (i = 0; i < num; i++)
+		if (kps[i])
+			undo_prepare(rps[i]);
+	kp_unlock();
+	free(kps);
+}
+
+KP_EXPORT void unregister_kretprobe(struct kretprobe *rp)
+{
+	unregister_kretprobes(&rp, 1);
+}
