@@ -14,9 +14,10 @@
  *
  *   - an .eh_frame with one FDE per stub, covering the stub and the byte
  *     before it (unwinders look up "return address - 1"). Its rules: the
- *     CFA is rsp, and the return address is the value of
- *     *(uint64_t *)&ret_table[k] (DW_CFA_val_expression with DW_OP_const8u,
- *     DW_OP_deref). ret_table[k] holds the real return address while the
+ *     CFA is rsp, and the return address is saved at &ret_table[k]
+ *     (DW_CFA_expression, DW_OP_const8u: "saved at", not "has the value":
+ *     libgcc aborts installing a landing pad's context when the return
+ *     address column is a value). ret_table[k] holds the real return address while the
  *     instance of stub k is pending, so an unwinder that meets stub k in a
  *     stack steps to the real caller, with every register as it is;
  *   - a binary search table over those FDEs, as .eh_frame_hdr has, for
@@ -31,6 +32,7 @@
  * Registration time only (kprobe_mutex held).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -62,11 +64,20 @@ static uint8_t *put64(uint8_t *p, uint64_t v)
 	return p + 8;
 }
 
-/* CIE: version 1, "zR", code align 1, data align -8, RA column 16,
- * pointers absolute; initially CFA = rsp + 0. */
-static void put_cie(uint8_t *p)
+/*
+ * CIE: version 1, "zR", code align 1, data align -8, RA column 16,
+ * pointers absolute. Two flavours of the stub's frame:
+ *
+ * for libgcc: CFA = rsp + 8 and rsp = CFA - 8. libgcc tells frames apart
+ *   by their CFA when it installs a C++ landing pad; with CFA = rsp, a stub
+ *   would share it with the frame it returns to, and libgcc would take the
+ *   stub for the handler's frame and abort.
+ * for libunwind: CFA = rsp. libunwind takes the CFA for the caller's rsp
+ *   and ignores a rule for rsp itself.
+ */
+static void put_cie(uint8_t *p, bool for_libgcc)
 {
-	static const uint8_t body[] = {
+	static const uint8_t head[] = {
 		0, 0, 0, 0,		/* CIE id */
 		1,			/* version */
 		'z', 'R', 0,		/* augmentation */
@@ -75,12 +86,21 @@ static void put_cie(uint8_t *p)
 		16,			/* return address column: rip */
 		1,			/* augmentation data length */
 		0x00,			/* FDE pointers: DW_EH_PE_absptr */
+	};
+	static const uint8_t gcc_rules[] = {
+		0x0c, 7, 8,		/* DW_CFA_def_cfa: rsp + 8 */
+		0x14, 7, 1,		/* DW_CFA_val_offset: rsp = CFA - 8 */
+		0,			/* DW_CFA_nop */
+	};
+	static const uint8_t unw_rules[] = {
 		0x0c, 7, 0,		/* DW_CFA_def_cfa: rsp + 0 */
-		0, 0, 0, 0,		/* DW_CFA_nop padding */
+		0, 0, 0, 0,		/* DW_CFA_nop */
 	};
 
 	put32(p, CIE_SIZE - 4);
-	memcpy(p + 4, body, sizeof(body));
+	memcpy(p + 4, head, sizeof(head));
+	memcpy(p + 4 + sizeof(head), for_libgcc ? gcc_rules : unw_rules,
+	       sizeof(gcc_rules));
 }
 
 /* FDE for [start, start + len): RA = *ret_slot. */
@@ -94,12 +114,11 @@ static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
 	q = put64(q, start);
 	q = put64(q, len);
 	*q++ = 0;				/* augmentation data length */
-	*q++ = 0x16;				/* DW_CFA_val_expression */
+	*q++ = 0x10;				/* DW_CFA_expression */
 	*q++ = 16;				/* rip */
-	*q++ = 10;				/* expression length */
+	*q++ = 9;				/* expression length */
 	*q++ = 0x0e;				/* DW_OP_const8u */
 	q = put64(q, (uintptr_t)ret_slot);
-	*q++ = 0x06;				/* DW_OP_deref */
 	while (q < p + FDE_SIZE)
 		*q++ = 0;			/* DW_CFA_nop */
 }
@@ -109,9 +128,10 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 {
 	size_t eh_size = CIE_SIZE + ARCH_RET_STUBS * FDE_SIZE + 4;
 	size_t tab_size = ARCH_RET_STUBS * sizeof(struct table_entry);
-	size_t data = (eh_size + tab_size + PAGE - 1) & ~(size_t)(PAGE - 1);
+	size_t data = (2 * eh_size + tab_size + PAGE - 1) &
+		      ~(size_t)(PAGE - 1);
 	struct table_entry *tab;
-	uint8_t *base, *eh, *fde;
+	uint8_t *base, *eh_gcc, *eh_unw;
 
 	base = mmap(NULL, PAGE + data, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -121,13 +141,15 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 	/* The trampoline's address, for the stubs' indirect jump. */
 	put64(base + PAGE - 8, (uintptr_t)kp_kretprobe_trampoline);
 
-	eh = base + PAGE;
-	tab = (struct table_entry *)(eh + eh_size);
-	put_cie(eh);
-	fde = eh + CIE_SIZE;
+	eh_gcc = base + PAGE;
+	eh_unw = eh_gcc + eh_size;
+	tab = (struct table_entry *)(eh_unw + eh_size);
+	put_cie(eh_gcc, true);
+	put_cie(eh_unw, false);
 	for (unsigned int k = 0; k < ARCH_RET_STUBS; k++) {
 		uint8_t *s = base + k * STUB_STRIDE + 1;
 		int32_t disp = (int32_t)((base + PAGE - 8) - (s + 12));
+		size_t fde_off = CIE_SIZE + k * FDE_SIZE;
 
 		s[0] = 0x41;			/* mov $index, %r11d */
 		s[1] = 0xbb;
@@ -136,14 +158,17 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 		s[7] = 0x25;
 		put32(s + 8, (uint32_t)disp);
 
-		put_fde(fde, eh, (uintptr_t)s - 1, STUB_STRIDE,
-			&ret_table[k]);
+		put_fde(eh_gcc + fde_off, eh_gcc, (uintptr_t)s - 1,
+			STUB_STRIDE, &ret_table[k]);
+		put_fde(eh_unw + fde_off, eh_unw, (uintptr_t)s - 1,
+			STUB_STRIDE, &ret_table[k]);
 		tab[k].start_ip_offset = (int32_t)((uintptr_t)s - 1 -
 						   (uintptr_t)base);
-		tab[k].fde_offset = (int32_t)(fde - base);
-		fde += FDE_SIZE;
+		tab[k].fde_offset = (int32_t)(eh_unw + fde_off - base);
 	}
-	put32(fde, 0);				/* .eh_frame terminator */
+	/* .eh_frame terminators */
+	put32(eh_gcc + eh_size - 4, 0);
+	put32(eh_unw + eh_size - 4, 0);
 	if (mprotect(base, PAGE, PROT_READ | PROT_EXEC)) {
 		munmap(base, PAGE + data);
 		return -ENOMEM;
@@ -151,7 +176,7 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 
 	chunk->stub0 = (uintptr_t)base + 1;
 	chunk->stride = STUB_STRIDE;
-	chunk->eh_frame = eh;
+	chunk->eh_frame = eh_gcc;
 	chunk->table = tab;
 	chunk->table_len = tab_size;
 	chunk->segbase = (uintptr_t)base;
