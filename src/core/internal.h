@@ -135,6 +135,10 @@ void kp_handler_exit(void);			/* async-signal-safe */
  * the trapped code runs on. Inside a trap only. */
 uintptr_t kp_trap_stack_id(void);
 
+/* ---- probe kinds, for the listing ---- */
+bool kp_is_kretprobe(const struct kprobe *p);
+bool kp_is_jprobe(const struct kprobe *p);
+
 /* ---- unwinders (backtrace.c) ---- */
 void kp_unwind_init(void);
 void kp_unwind_register(const struct arch_ret_chunk *chunk);

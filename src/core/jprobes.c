@@ -29,6 +29,11 @@ static int setjmp_pre_handler(struct kprobe *p, struct pt_regs *regs)
 	return kp_jprobe_setjmp(p, regs, jp->entry);
 }
 
+bool kp_is_jprobe(const struct kprobe *p)
+{
+	return p->pre_handler == setjmp_pre_handler;
+}
+
 KP_EXPORT int register_jprobes(struct jprobe **jps, int num)
 {
 	struct kprobe **kps;

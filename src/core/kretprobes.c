@@ -277,6 +277,11 @@ static int pre_handler_kretprobe(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+bool kp_is_kretprobe(const struct kprobe *p)
+{
+	return p->pre_handler == pre_handler_kretprobe;
+}
+
 /* ---- return: called by kp_kretprobe_trampoline ---- */
 
 /*

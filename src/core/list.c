@@ -4,7 +4,8 @@
  *
  *   00005555555551a9  k  target_add+0x0  /path/to/prog  [DISABLED]
  *
- * One line per registered struct kprobe; probes aggregated at one address
+ * The kind is k (kprobe), r (kretprobe) or j (jprobe). One line per
+ * registered struct kprobe; probes aggregated at one address
  * get one line each. Not for handlers: it takes kprobe_mutex and uses stdio.
  */
 #include <errno.h>
@@ -28,8 +29,10 @@ KP_EXPORT int kprobe_list(FILE *out)
 			for (n = pp->probes; n; n = n->next) {
 				unsigned int flags = n->kp->flags;
 
-				fprintf(out, "%016lx  k  %s+0x%lx  %s%s%s\n",
+				fprintf(out, "%016lx  %c  %s+0x%lx  %s%s%s\n",
 					(unsigned long)pp->addr,
+					kp_is_kretprobe(n->kp) ? 'r' :
+					kp_is_jprobe(n->kp) ? 'j' : 'k',
 					pp->symbol,
 					(unsigned long)pp->sym_offset,
 					pp->object ? pp->object : "?",
