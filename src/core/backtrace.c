@@ -71,27 +71,41 @@ void kp_unwind_register(const struct arch_ret_chunk *chunk)
 }
 
 /*
- * Async-signal-safe as far as libunwind's local unwinding is. Walk from
- * here; with @regs, start recording at the frame they describe (its stack
- * pointer, and an ip at or just after theirs: after a breakpoint, the
- * signal frame holds the address past it).
+ * Async-signal-safe as far as libunwind's local unwinding is.
+ *
+ * Where the walk starts:
+ *  - no @regs: at our caller;
+ *  - a return handler's @regs: their ip is a return address, an ordinary
+ *    call site; walk from here through the trampoline (whose unwind info
+ *    leads to the real caller) and record from the frame they describe;
+ *  - any other handler's @regs (a pre_handler's): start from @regs
+ *    themselves. Walking from here would reach the probed function through
+ *    the signal frame with the ip past the breakpoint, and at a function's
+ *    first instruction the unwind info for that ip assumes a push that has
+ *    not happened yet.
  */
 KP_EXPORT int kprobe_backtrace(const struct pt_regs *regs, void **buf,
 			       int size)
 {
 	unw_context_t ctx;
 	unw_cursor_t cur;
-	bool recording = !regs;
+	bool from_regs = regs && !kp_is_return_regs(regs);
+	bool recording = !regs || from_regs;
 	int n = 0, steps = 0;
 
 	if (!buf || size <= 0)
 		return -EINVAL;
 	if (!unw.ok)
 		return -ENOSYS;
-	if (unw.getcontext(&ctx) || unw.init_local(&cur, &ctx) < 0)
+	if (unw.getcontext(&ctx))
+		return -EFAULT;
+	/* unw_context_t is a ucontext_t on the arches we support. */
+	if (from_regs)
+		arch_regs_to_uc(regs, (ucontext_t *)&ctx);
+	if (unw.init_local(&cur, &ctx) < 0)
 		return -EFAULT;
 	/* Not ourselves. */
-	if (unw.step(&cur) <= 0)
+	if (!from_regs && unw.step(&cur) <= 0)
 		return 0;
 	do {
 		unw_word_t ip, sp;
@@ -100,11 +114,8 @@ KP_EXPORT int kprobe_backtrace(const struct pt_regs *regs, void **buf,
 		    unw.get_reg(&cur, UNW_REG_SP, &sp))
 			break;
 		if (!recording && sp == user_stack_pointer(regs) &&
-		    ip >= instruction_pointer(regs) &&
-		    ip <= instruction_pointer(regs) + ARCH_BP_LEN) {
+		    ip == instruction_pointer(regs))
 			recording = true;
-			ip = instruction_pointer(regs);
-		}
 		if (recording)
 			buf[n++] = (void *)kretprobe_find_ret_addr(ip);
 	} while (n < size && ++steps < 1024 && unw.step(&cur) > 0);

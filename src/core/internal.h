@@ -141,6 +141,7 @@ bool kp_is_jprobe(const struct kprobe *p);
 
 /* ---- unwinders (backtrace.c) ---- */
 void kp_unwind_init(void);
+bool kp_is_return_regs(const struct pt_regs *regs);	/* kretprobes.c */
 void kp_unwind_register(const struct arch_ret_chunk *chunk);
 
 /* ---- the rest ---- */

@@ -81,6 +81,14 @@ struct kp_kretprobe {
 
 static __thread struct kp_ret_inst *ret_top
 	__attribute__((tls_model("initial-exec")));
+/* The regs a return handler of this thread was given (backtrace.c). */
+static __thread const struct pt_regs *ret_regs
+	__attribute__((tls_model("initial-exec")));
+
+bool kp_is_return_regs(const struct pt_regs *regs)
+{
+	return regs && regs == ret_regs;
+}
 
 /* ---- stubs ---- */
 
@@ -318,9 +326,13 @@ uintptr_t kp_kretprobe_trampoline_handler(struct pt_regs *regs,
 	idx = kp_read_lock();
 	rp = __atomic_load_n(&inst->owner, __ATOMIC_ACQUIRE);
 	if (rp && rp->handler) {
+		const struct pt_regs *outer = ret_regs;
+
+		ret_regs = regs;
 		kp_handler_enter(&rp->kp);
 		rp->handler(&inst->ri, regs);
 		kp_handler_exit();
+		ret_regs = outer;
 	}
 	kp_read_unlock(idx);
 	release(inst);
