@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Honest stacks: libunwind, and what it must know about our return stubs.
+ * kprobe_backtrace() is a libunwind walk that leaves the return stubs out
+ * (their unwind info steps on to the real callers they stand for).
  *
  * libunwind is loaded with dlopen(RTLD_LOCAL), not linked: libunwind.so.8
  * also exports the _Unwind_* functions of the C++ ABI, and linking it into
@@ -116,8 +118,10 @@ KP_EXPORT int kprobe_backtrace(const struct pt_regs *regs, void **buf,
 		if (!recording && sp == user_stack_pointer(regs) &&
 		    ip == instruction_pointer(regs))
 			recording = true;
-		if (recording)
-			buf[n++] = (void *)kretprobe_find_ret_addr(ip);
+		/* A return stub's frame: the next step lands on the real
+		 * caller, which it stands for. */
+		if (recording && kretprobe_find_ret_addr(ip) == ip)
+			buf[n++] = (void *)ip;
 	} while (n < size && ++steps < 1024 && unw.step(&cur) > 0);
 	return n;
 }

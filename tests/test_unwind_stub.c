@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Unwinding through a pending return: inside a function whose caller's
+ * return is hijacked (return-probed), libunwind's unw_backtrace(), glibc's
+ * backtrace(3) and kprobe_backtrace() must step through the return stub to
+ * the real callers. Built with -fomit-frame-pointer: with frame pointers,
+ * libunwind can guess its way past a frame it has no unwind info for, and
+ * the test would pass without the stubs' unwind info.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <execinfo.h>
+#include <link.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include <kprobes.h>
+
+#define DEPTH 32
+
+static void *ub_buf[DEPTH], *gb_buf[DEPTH], *kb_buf[DEPTH];
+static int ub_n, gb_n, kb_n;
+
+__attribute__((noinline)) long us_leaf(long x);
+__attribute__((noinline)) long us_leaf(long x)
+{
+	ub_n = unw_backtrace(ub_buf, DEPTH);
+	gb_n = backtrace(gb_buf, DEPTH);
+	kb_n = kprobe_backtrace(NULL, kb_buf, DEPTH);
+	return x + 1;
+}
+static long (*volatile leaf_fp)(long) = us_leaf;
+
+__attribute__((noinline)) long us_middle(long x);
+__attribute__((noinline)) long us_middle(long x)
+{
+	long r = leaf_fp(x) * 2;
+
+	__asm__ volatile("" : "+r"(r));
+	return r;
+}
+static long (*volatile middle_fp)(long) = us_middle;
+
+__attribute__((noinline)) long us_top(long x);
+__attribute__((noinline)) long us_top(long x)
+{
+	long r = middle_fp(x) + 3;
+
+	__asm__ volatile("" : "+r"(r));
+	return r;
+}
+static long (*volatile top_fp)(long) = us_top;
+
+static int ret_handler(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return 0;
+}
+
+/*
+ * Index of the first address of @buf inside the function @name, by its
+ * dynamic symbol and size (the test is linked with --export-dynamic), or -1.
+ */
+static int find_in(void **buf, int n, const char *name)
+{
+	for (int i = 0; i < n; i++) {
+		const ElfW(Sym) *sym = NULL;
+		Dl_info info;
+
+		if (!dladdr1(buf[i], &info, (void **)&sym, RTLD_DL_SYMENT) ||
+		    !sym || !info.dli_sname || strcmp(info.dli_sname, name))
+			continue;
+		if ((uintptr_t)buf[i] < (uintptr_t)info.dli_saddr + sym->st_size)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * us_middle, then us_top. A raw walk shows the return stub between them
+ * (the stub stands where us_middle's return address was); kprobe_backtrace()
+ * leaves it out.
+ */
+static void check(const char *who, void **buf, int n, bool raw)
+{
+	int m = find_in(buf, n, "us_middle");
+	int t = find_in(buf, n, "us_top");
+
+	if (m < 0 || t != m + 1 + raw)
+		fail_msg("%s: %d frames, us_middle at %d, us_top at %d (expected "
+			 "at %d): the walk did not pass the return stub to the "
+			 "real caller", who, n, m, t, m + 1 + raw);
+	if (raw && kretprobe_find_ret_addr((unsigned long)buf[m + 1]) ==
+		   (unsigned long)buf[m + 1])
+		fail_msg("%s: frame %d (%p) should be the return stub", who,
+			 m + 1, buf[m + 1]);
+}
+
+static void test_walk_through_stub(void **state)
+{
+	struct kretprobe rp = {
+		.kp.symbol_name = "us_middle",
+		.handler = ret_handler,
+	};
+
+	assert_int_equal(register_kretprobe(&rp), 0);
+	assert_int_equal(top_fp(1), (1 + 1) * 2 + 3);
+	unregister_kretprobe(&rp);
+
+	check("unw_backtrace()", ub_buf, ub_n, true);
+	check("backtrace(3)", gb_buf, gb_n, true);
+	check("kprobe_backtrace(NULL)", kb_buf, kb_n, false);
+	/* The raw walks show the stub in us_middle's return address' place;
+	 * kprobe_backtrace() shows none. */
+	for (int i = 0; i < kb_n; i++)
+		assert_true(kretprobe_find_ret_addr((unsigned long)kb_buf[i]) ==
+			    (unsigned long)kb_buf[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_walk_through_stub),
+	};
+
+#ifndef __x86_64__
+	puts("SKIP: the return stubs exist on x86_64 only so far");
+	return 77;
+#endif
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
