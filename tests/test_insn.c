@@ -200,6 +200,7 @@ struct snap {
 static struct snap pre_snap, post_snap;
 static unsigned long pre_calls, post_calls;
 
+__attribute__((no_sanitize_address))
 static int snap_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	cnt_inc(&pre_calls);
@@ -210,6 +211,8 @@ static int snap_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/* Reads the probed code's stack, which ASan does not know as an object. */
+__attribute__((no_sanitize_address))
 static void snap_post(struct kprobe *p, struct pt_regs *regs,
 		      unsigned long flags)
 {

@@ -66,6 +66,17 @@ static int ret_handler(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+static void *pre_buf[DEPTH];
+static int pre_n;
+
+/* At us_leaf's first instruction: the walk must start at the probed
+ * instruction itself, not at the instruction before it. */
+static int leaf_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	pre_n = kprobe_backtrace(regs, pre_buf, DEPTH);
+	return 0;
+}
+
 /*
  * Index of the first address of @buf inside the function @name, by its
  * dynamic symbol and size (the test is linked with --export-dynamic), or -1.
@@ -126,10 +137,37 @@ static void test_walk_through_stub(void **state)
 			    (unsigned long)kb_buf[i]);
 }
 
+/* kprobe_backtrace(regs) in a pre_handler at a function's entry, with its
+ * caller return-probed. */
+static void test_backtrace_from_entry_regs(void **state)
+{
+	struct kretprobe rp = {
+		.kp.symbol_name = "us_middle",
+		.handler = ret_handler,
+	};
+	struct kprobe kp = {
+		.symbol_name = "us_leaf",
+		.pre_handler = leaf_pre,
+	};
+
+	assert_int_equal(register_kretprobe(&rp), 0);
+	assert_int_equal(register_kprobe(&kp), 0);
+	pre_n = 0;
+	assert_int_equal(top_fp(1), (1 + 1) * 2 + 3);
+	unregister_kprobe(&kp);
+	unregister_kretprobe(&rp);
+
+	if (pre_n < 1 || pre_buf[0] != (void *)us_leaf)
+		fail_msg("frame 0 is %p, expected us_leaf's entry %p",
+			 pre_n ? pre_buf[0] : NULL, (void *)us_leaf);
+	check("kprobe_backtrace(regs) at us_leaf+0", pre_buf, pre_n, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk_through_stub),
+		cmocka_unit_test(test_backtrace_from_entry_regs),
 	};
 
 #ifndef __x86_64__

@@ -88,6 +88,8 @@ static inline unsigned long kp_nhit(const struct kprobe *p)
  * the byte as it is now, not a value the compiler kept from before a probe
  * was armed.
  */
+/* Reads code, or data next to it: not an object access for ASan. */
+__attribute__((no_sanitize_address))
 static inline void text_read(const void *addr, uint8_t *buf, size_t n)
 {
 	const volatile uint8_t *p = addr;

@@ -26,6 +26,7 @@ static struct {
 	bool ok;
 	int (*getcontext)(unw_context_t *);
 	int (*init_local)(unw_cursor_t *, unw_context_t *);
+	int (*init_local2)(unw_cursor_t *, unw_context_t *, int);
 	int (*step)(unw_cursor_t *);
 	int (*get_reg)(unw_cursor_t *, int, unw_word_t *);
 	void (*dyn_register)(unw_dyn_info_t *);
@@ -42,12 +43,15 @@ void kp_unwind_init(void)
 	unw.getcontext = (int (*)(unw_context_t *))dlsym(h, ARCH_UNW_GETCONTEXT);
 	unw.init_local = (int (*)(unw_cursor_t *, unw_context_t *))
 		dlsym(h, ARCH_UNW_PREFIX "init_local");
+	unw.init_local2 = (int (*)(unw_cursor_t *, unw_context_t *, int))
+		dlsym(h, ARCH_UNW_PREFIX "init_local2");
 	unw.step = (int (*)(unw_cursor_t *))dlsym(h, ARCH_UNW_PREFIX "step");
 	unw.get_reg = (int (*)(unw_cursor_t *, int, unw_word_t *))
 		dlsym(h, ARCH_UNW_PREFIX "get_reg");
 	unw.dyn_register = (void (*)(unw_dyn_info_t *))
 		dlsym(h, "_U_dyn_register");
-	unw.ok = unw.getcontext && unw.init_local && unw.step &&
+	unw.ok = unw.getcontext && unw.init_local && unw.init_local2 &&
+		 unw.step &&
 		 unw.get_reg && unw.dyn_register;
 }
 
@@ -101,11 +105,19 @@ KP_EXPORT int kprobe_backtrace(const struct pt_regs *regs, void **buf,
 		return -ENOSYS;
 	if (unw.getcontext(&ctx))
 		return -EFAULT;
-	/* unw_context_t is a ucontext_t on the arches we support. */
-	if (from_regs)
+	/*
+	 * unw_context_t is a ucontext_t on the arches we support. Starting
+	 * from regs, tell libunwind that their ip is exact (as in a signal
+	 * frame): by default it takes the ip for a return address and looks
+	 * up the instruction before it, in the previous function.
+	 */
+	if (from_regs) {
 		arch_regs_to_uc(regs, (ucontext_t *)&ctx);
-	if (unw.init_local(&cur, &ctx) < 0)
+		if (unw.init_local2(&cur, &ctx, UNW_INIT_SIGNAL_FRAME) < 0)
+			return -EFAULT;
+	} else if (unw.init_local(&cur, &ctx) < 0) {
 		return -EFAULT;
+	}
 	/* Not ourselves. */
 	if (!from_regs && unw.step(&cur) <= 0)
 		return 0;
