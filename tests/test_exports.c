@@ -44,6 +44,15 @@ static const char *const public_api[] = {
 	"register_jprobes",
 	"unregister_jprobes",
 	"jprobe_return",
+	/*
+	 * Not API: libc's own calls, interposed so that a program's handlers
+	 * and masks for the signals libkprobe owns do not break its probes
+	 * (src/core/signals.c).
+	 */
+	"sigaction",
+	"signal",
+	"sigprocmask",
+	"pthread_sigmask",
 };
 #define NR_API (sizeof(public_api) / sizeof(public_api[0]))
 

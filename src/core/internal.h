@@ -119,6 +119,16 @@ void kp_slots_stats(int *pages, int *used, int *dirty);
 /* ---- trap entry (trap.c) ---- */
 int kp_trap_init(void);
 
+/* ---- the program's view of our signals (signals.c); async-signal-safe */
+int kp_real_sigaction(int sig, const struct sigaction *act,
+		      struct sigaction *old);
+void kp_prog_action(int sig, struct sigaction *out);
+void kp_prog_action_reset(int sig);
+void kp_signals_own(int sig, const struct sigaction *prog_act,
+		    void (*update)(int sig, int flags));
+bool kp_prog_blocks_sigtrap(void);
+void kp_prog_sigtrap_pending(void);
+
 /* ---- blacklist (blacklist.c) ---- */
 int kp_blacklist_init(void);
 const char *kp_blacklisted(uintptr_t addr);

@@ -136,7 +136,6 @@ static void abandon_thread_state(void)
 }
 
 static const int kp_fault_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL };
-static struct sigaction old_action[NSIG];	/* written once at init */
 
 /* ---- async-signal-safe reporting ---- */
 
@@ -208,7 +207,7 @@ static void die_by(int sig)
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t set;
 
-	sigaction(sig, &dfl, NULL);
+	kp_real_sigaction(sig, &dfl, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, sig);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
@@ -223,28 +222,41 @@ static void die_by(int sig)
  */
 static void chain(int sig, siginfo_t *info, ucontext_t *uc, bool sync)
 {
-	const struct sigaction *old = &old_action[sig];
+	struct sigaction old;
 	sigset_t mask;
 
 	abandon_thread_state();
-	if (!(old->sa_flags & SA_SIGINFO) &&
-	    (old->sa_handler == SIG_DFL || old->sa_handler == SIG_IGN)) {
-		if (old->sa_handler == SIG_IGN && !sync)
+	if (sig == SIGTRAP && kp_prog_blocks_sigtrap()) {
+		/* The program blocks SIGTRAP (virtually: see signals.c). */
+		if (!sync) {
+			kp_prog_sigtrap_pending();
+			return;
+		}
+		die_by(sig);	/* a blocked synchronous signal kills */
+		return;
+	}
+	kp_prog_action(sig, &old);
+	if (!(old.sa_flags & SA_SIGINFO) &&
+	    (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)) {
+		if (old.sa_handler == SIG_IGN && !sync)
 			return;
 		die_by(sig);
 		return;
 	}
 	mask = uc->uc_sigmask;
 	for (int s = 1; s < NSIG; s++)
-		if (sigismember(&old->sa_mask, s))
+		if (sigismember(&old.sa_mask, s))
 			sigaddset(&mask, s);
-	if (!(old->sa_flags & SA_NODEFER))
+	/* Never SIGTRAP: a probe hit in the program's handler would kill. */
+	if (!(old.sa_flags & SA_NODEFER) && sig != SIGTRAP)
 		sigaddset(&mask, sig);
+	if (old.sa_flags & SA_RESETHAND)
+		kp_prog_action_reset(sig);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
-	if (old->sa_flags & SA_SIGINFO)
-		old->sa_sigaction(sig, info, uc);
+	if (old.sa_flags & SA_SIGINFO)
+		old.sa_sigaction(sig, info, uc);
 	else
-		old->sa_handler(sig);
+		old.sa_handler(sig);
 	/* Returning restores the interrupted mask from uc (sigreturn). */
 }
 
@@ -605,34 +617,49 @@ out:
 	errno = saved_errno;
 }
 
+static struct sigaction our_action;
+
+/* The program changed its action for an owned signal: a fault handler's
+ * SA_ONSTACK must follow it (signals.c calls this). */
+static void update_our_action(int sig, int prog_flags)
+{
+	struct sigaction sa = our_action;
+
+	if (sig == SIGTRAP)
+		return;
+	sa.sa_sigaction = kp_sigfault;
+	sa.sa_flags |= prog_flags & SA_ONSTACK;
+	kp_real_sigaction(sig, &sa, NULL);
+}
+
 /* Install our handlers, remembering the program's. kprobe_mutex held. */
 int kp_trap_init(void)
 {
-	struct sigaction sa;
+	struct sigaction prog_act;
 	size_t i;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	sigdelset(&sa.sa_mask, SIGTRAP);
+	memset(&our_action, 0, sizeof(our_action));
+	our_action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+	sigfillset(&our_action.sa_mask);
+	sigdelset(&our_action.sa_mask, SIGTRAP);
 	for (i = 0; i < sizeof(kp_fault_signals) / sizeof(int); i++)
-		sigdelset(&sa.sa_mask, kp_fault_signals[i]);
+		sigdelset(&our_action.sa_mask, kp_fault_signals[i]);
 
 	for (i = 0; i < sizeof(kp_fault_signals) / sizeof(int); i++) {
 		int sig = kp_fault_signals[i];
 
-		if (sigaction(sig, NULL, &old_action[sig]))
+		if (kp_real_sigaction(sig, NULL, &prog_act))
 			return -errno;
-		/* A stack-overflow handler needs its alternate stack. */
-		sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART |
-			      (old_action[sig].sa_flags & SA_ONSTACK);
-		sa.sa_sigaction = kp_sigfault;
-		if (sigaction(sig, &sa, NULL))
-			return -errno;
+		kp_signals_own(sig, &prog_act, update_our_action);
+		update_our_action(sig, prog_act.sa_flags);
 	}
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
-	sa.sa_sigaction = kp_sigtrap;
-	if (sigaction(SIGTRAP, &sa, &old_action[SIGTRAP]))
-		return -errno;
+	{
+		struct sigaction sa = our_action;
+
+		sa.sa_sigaction = kp_sigtrap;
+		if (kp_real_sigaction(SIGTRAP, &sa, &prog_act))
+			return -errno;
+		kp_signals_own(SIGTRAP, &prog_act, update_our_action);
+	}
 	return 0;
 }

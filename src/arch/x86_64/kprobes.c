@@ -93,7 +93,7 @@ int arch_sigreturn_trampoline(uintptr_t *start, size_t *len)
 {
 	struct sigaction sa;
 
-	if (sigaction(SIGTRAP, NULL, &sa) || !sa.sa_restorer)
+	if (kp_real_sigaction(SIGTRAP, NULL, &sa) || !sa.sa_restorer)
 		return -ENOENT;
 	*start = (uintptr_t)sa.sa_restorer;
 	*len = 16;	/* mov $15, %rax; syscall; and padding */

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The program's view of the signals libkprobe takes over.
+ *
+ * libkprobe owns SIGTRAP and the fault signals (SIGSEGV, SIGBUS, SIGFPE,
+ * SIGILL) from its first registration on, and passes on to the program
+ * whatever is not its own. A program that installs its own handler for one
+ * of them afterwards would replace ours and lose its probes; one that
+ * blocks SIGTRAP would turn the next hit into a kill (the kernel does not
+ * deliver a blocked synchronous signal: it kills). So sigaction(), signal(),
+ * sigprocmask() and pthread_sigmask() are interposed (libkprobe is loaded
+ * before libc in the symbol search order, or preloaded):
+ *
+ *  - for an owned signal, sigaction()/signal() read and write the program's
+ *    action here, not the kernel's; our handler chains to it. A change of
+ *    SA_ONSTACK is carried over to our own action (a stack-overflow handler
+ *    needs its alternate stack);
+ *  - SIGTRAP is never really blocked: taken out of every mask set through
+ *    these calls and out of every sa_mask. Each thread keeps the blocked bit
+ *    the program believes in; a foreign SIGTRAP sent while it is "blocked"
+ *    stays pending and is raised again when the program unblocks it, and a
+ *    foreign int3 executed while it is "blocked" kills, as the kernel would.
+ *
+ * The actions are read by signal handlers and written by any thread, even
+ * from a signal handler (sigaction() is async-signal-safe): a sequence
+ * count per signal lets readers retry a torn copy; writers take a per-
+ * signal spin lock with every signal blocked. Everything here is
+ * async-signal-safe.
+ *
+ * Not covered: masks passed to sigsuspend(), pselect(), ppoll(),
+ * epoll_pwait() and signalfd(), and calls made inside libc itself.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define KP_EXPORT __attribute__((visibility("default")))
+
+static int (*real_sigaction)(int, const struct sigaction *,
+			     struct sigaction *);
+static int (*real_sigprocmask)(int, const sigset_t *, sigset_t *);
+static int (*real_pthread_sigmask)(int, const sigset_t *, sigset_t *);
+
+struct prog_action {
+	atomic_bool owned;
+	atomic_flag lock;
+	atomic_uint seq;
+	struct sigaction act;
+};
+
+static struct prog_action prog[NSIG];
+static void (*owner_update)(int sig, int flags);
+
+/* The blocked bit of SIGTRAP as the program believes it, per thread. */
+static __thread bool trap_blocked __attribute__((tls_model("initial-exec")));
+static __thread bool trap_pending __attribute__((tls_model("initial-exec")));
+
+__attribute__((constructor)) static void kp_signals_resolve(void)
+{
+	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	real_sigprocmask = dlsym(RTLD_NEXT, "sigprocmask");
+	real_pthread_sigmask = dlsym(RTLD_NEXT, "pthread_sigmask");
+}
+
+/* The raw system call, should dlsym() have failed (a static link). */
+static int sys_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (real_sigprocmask)
+		return real_sigprocmask(how, set, old);
+	return (int)syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+}
+
+int kp_real_sigaction(int sig, const struct sigaction *act,
+		      struct sigaction *old)
+{
+	if (!real_sigaction)
+		kp_signals_resolve();
+	return real_sigaction(sig, act, old);
+}
+
+static bool owned(int sig)
+{
+	return sig > 0 && sig < NSIG &&
+	       atomic_load_explicit(&prog[sig].owned, memory_order_acquire);
+}
+
+/* A copy of the program's action for an owned signal. */
+void kp_prog_action(int sig, struct sigaction *out)
+{
+	struct prog_action *p = &prog[sig];
+	unsigned int s1, s2;
+
+	do {
+		while ((s1 = atomic_load(&p->seq)) & 1)
+			;
+		memcpy(out, &p->act, sizeof(*out));
+		s2 = atomic_load(&p->seq);
+	} while (s1 != s2);
+}
+
+static void set_prog_action(int sig, const struct sigaction *act)
+{
+	struct prog_action *p = &prog[sig];
+	sigset_t all, saved;
+
+	/* No handler of this thread may come in while we hold the lock. */
+	sigfillset(&all);
+	sys_sigprocmask(SIG_SETMASK, &all, &saved);
+	while (atomic_flag_test_and_set(&p->lock))
+		;
+	atomic_fetch_add(&p->seq, 1);
+	memcpy(&p->act, act, sizeof(*act));
+	atomic_fetch_add(&p->seq, 1);
+	atomic_flag_clear(&p->lock);
+	sys_sigprocmask(SIG_SETMASK, &saved, NULL);
+}
+
+/* SA_RESETHAND: after one delivery the program's action is the default. */
+void kp_prog_action_reset(int sig)
+{
+	struct sigaction dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	set_prog_action(sig, &dfl);
+}
+
+/*
+ * Take over @sig (kprobe_mutex held, at initialisation): from now on the
+ * program's action for it is @prog_act, kept here. @update is called when
+ * the program changes its action's flags.
+ */
+void kp_signals_own(int sig, const struct sigaction *prog_act,
+		    void (*update)(int sig, int flags))
+{
+	owner_update = update;
+	set_prog_action(sig, prog_act);
+	atomic_store_explicit(&prog[sig].owned, true, memory_order_release);
+}
+
+/* ---- the virtual SIGTRAP block ---- */
+
+bool kp_prog_blocks_sigtrap(void)
+{
+	return trap_blocked;
+}
+
+/* A foreign, asynchronous SIGTRAP came while the program blocks it. */
+void kp_prog_sigtrap_pending(void)
+{
+	trap_pending = true;
+}
+
+static void strip_sigtrap(sigset_t *set)
+{
+	sigdelset(set, SIGTRAP);
+}
+
+static int filtered_mask(int (*real)(int, const sigset_t *, sigset_t *),
+			 int how, const sigset_t *set, sigset_t *old)
+{
+	bool was = trap_blocked, has;
+	sigset_t copy;
+	int ret;
+
+	if (set) {
+		copy = *set;
+		has = sigismember(&copy, SIGTRAP) == 1;
+		if (how == SIG_BLOCK && has)
+			trap_blocked = true;
+		else if (how == SIG_UNBLOCK && has)
+			trap_blocked = false;
+		else if (how == SIG_SETMASK)
+			trap_blocked = has;
+		strip_sigtrap(&copy);
+		set = &copy;
+	}
+	ret = real ? real(how, set, old)
+		   : (int)syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+	if (ret) {
+		trap_blocked = was;
+		return ret;
+	}
+	if (old && was)
+		sigaddset(old, SIGTRAP);
+	if (was && !trap_blocked && trap_pending) {
+		trap_pending = false;
+		syscall(SYS_tgkill, getpid(), gettid(), SIGTRAP);
+	}
+	return 0;
+}
+
+/* ---- the interposed calls ---- */
+
+KP_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!real_sigprocmask)
+		kp_signals_resolve();
+	return filtered_mask(real_sigprocmask, how, set, old);
+}
+
+KP_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int ret;
+
+	if (!real_pthread_sigmask)
+		kp_signals_resolve();
+	if (!real_pthread_sigmask)
+		return filtered_mask(NULL, how, set, old) ? errno : 0;
+	/* pthread_sigmask returns an error number, not -1. */
+	ret = filtered_mask(real_pthread_sigmask, how, set, old);
+	return ret;
+}
+
+KP_EXPORT int sigaction(int sig, const struct sigaction *act,
+			struct sigaction *old)
+{
+	struct sigaction copy;
+
+	if (!owned(sig)) {
+		if (act && sigismember(&act->sa_mask, SIGTRAP) == 1) {
+			/* A handler's mask must not block our SIGTRAP. */
+			copy = *act;
+			strip_sigtrap(&copy.sa_mask);
+			act = &copy;
+		}
+		return kp_real_sigaction(sig, act, old);
+	}
+	if (old)
+		kp_prog_action(sig, old);
+	if (act) {
+		copy = *act;
+		strip_sigtrap(&copy.sa_mask);
+		set_prog_action(sig, &copy);
+		if (owner_update)
+			owner_update(sig, copy.sa_flags);
+	}
+	return 0;
+}
+
+KP_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;	/* glibc's BSD semantics */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
