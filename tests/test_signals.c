@@ -278,12 +278,18 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
+static int churn_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	return 0;
+}
+
 static void *registrar(void *arg)
 {
-	/* Holds kprobe_mutex often: a fork() must not leave it held. */
+	/* Holds kprobe_mutex often: a fork() must not leave it held. Its own
+	 * handler: a child may inherit it registered. */
 	static struct kprobe churn = {
 		.symbol_name = "sig_target",
-		.pre_handler = count_pre,
+		.pre_handler = churn_pre,
 	};
 
 	while (!__atomic_load_n(&spin_stop, __ATOMIC_RELAXED)) {
@@ -416,6 +422,86 @@ static void test_thread_churn(void **state)
 	unregister_kprobe(&kp_target);
 }
 
+/* ---- faults nothing handles are reported, then kill as before ---- */
+
+static int crash_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	*(volatile int *)(uintptr_t)regs_get_argument(regs, 1) = 1;
+	return 0;
+}
+
+/* Run @fn in a child with stderr captured; expect death by SIGSEGV and
+ * every string of @expect in what it printed. */
+static void expect_report(void (*fn)(void), const char *const *expect)
+{
+	char out[4096];
+	int fds[2], status;
+	ssize_t n, len = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		alarm(10);
+		/* CMocka catches SIGSEGV around a test: the child does not. */
+		signal(SIGSEGV, SIG_DFL);
+		fn();
+		_exit(0);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += n;
+	out[len] = '\0';
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSEGV)
+		fail_msg("expected death by SIGSEGV, got status %#x; stderr: %s",
+			 status, out);
+	for (; *expect; expect++)
+		if (!strstr(out, *expect))
+			fail_msg("the report lacks \"%s\"; stderr: %s", *expect,
+				 out);
+}
+
+static void crash_in_slot(void)
+{
+	static struct kprobe kp = { .symbol_name = "t_fault_load" };
+
+	if (register_kprobe(&kp) == 0)
+		t_fault_load((const long *)24);
+}
+
+static void crash_in_handler(void)
+{
+	static struct kprobe kp = {
+		.symbol_name = "sig_target",
+		.pre_handler = crash_pre,
+	};
+	long (*volatile fp)(long, long) =
+		(long (*)(long, long))(void (*)(void))sig_target;
+
+	if (register_kprobe(&kp) == 0)
+		fp(1, 32);	/* the handler writes to address 32 */
+}
+
+static void test_unhandled_faults_reported(void **state)
+{
+	static const char *const slot[] = {
+		"libkprobe: SIGSEGV from the probed instruction",
+		"t_fault_load+0x0", "fault address 0x18", NULL,
+	};
+	static const char *const handler[] = {
+		"libkprobe: SIGSEGV in a handler of the probe at",
+		"sig_target+0x0", "fault address 0x20", NULL,
+	};
+
+	expect_report(crash_in_slot, slot);
+	expect_report(crash_in_handler, handler);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_fork_multithreaded),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_thread_churn),
+		cmocka_unit_test(test_unhandled_faults_reported),
 	};
 
 #ifndef __x86_64__

@@ -532,36 +532,34 @@ static int sym_finish(struct sym_object *o, struct sym_build *b)
 	return 0;
 }
 
-/*
- * Read @o's function symbols once. A file that cannot be opened or parsed
- * leaves the object empty rather than failing lookups in other objects.
- */
-static int sym_parse(struct sym_object *o)
+/* libelf's version handshake, once. Called under sym_lock. */
+static int sym_elf_init(void)
 {
-	struct sym_build b = { 0 };
-	Elf_Scn *scn = NULL;
-	Elf *elf = NULL;
-	GElf_Ehdr ehdr;
-	size_t shstrndx;
-	int fd, ret = 0;
-
-	if (o->parsed)
-		return 0;
 	if (!sym_elf_ready) {
 		if (elf_version(EV_CURRENT) == EV_NONE)
 			return kp_error(-ENOSYS, "libelf: %s", elf_errmsg(-1));
 		sym_elf_ready = true;
 	}
+	return 0;
+}
 
-	fd = open(o->is_exe ? "/proc/self/exe" : o->dl_name,
-		  O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto done;
-	/* Not READ_MMAP: a file truncated under us must not SIGBUS. */
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
+/*
+ * The function symbols of @elf into @o's arrays: every .symtab and .dynsym
+ * (with its .gnu.version), then sym_finish(). Symbols outside @o's
+ * segments are dropped. Return: 0, -ENOEXEC when @elf is not a readable
+ * ELF file (@o left empty), or -ENOMEM.
+ */
+static int sym_parse_elf(Elf *elf, struct sym_object *o)
+{
+	struct sym_build b = { 0 };
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr ehdr;
+	size_t shstrndx;
+	int ret = 0;
+
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
 	    elf_getshdrstrndx(elf, &shstrndx) != 0)
-		goto done;
+		return -ENOEXEC;
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr shdr;
@@ -590,19 +588,129 @@ static int sym_parse(struct sym_object *o)
 		ret = sym_read_table(elf, scn, &shdr, versym,
 				     shdr.sh_type == SHT_DYNSYM, o, &b);
 		if (ret)
-			goto done;
+			goto out;
 	}
 	ret = sym_finish(o, &b);
+out:
+	free(b.v);
+	return ret;
+}
+
+/*
+ * Read @o's function symbols once. A file that cannot be opened or parsed
+ * leaves the object empty rather than failing lookups in other objects.
+ */
+static int sym_parse(struct sym_object *o)
+{
+	Elf *elf = NULL;
+	int fd, ret;
+
+	if (o->parsed)
+		return 0;
+	ret = sym_elf_init();
+	if (ret)
+		return ret;
+
+	fd = open(o->is_exe ? "/proc/self/exe" : o->dl_name,
+		  O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto done;
+	/* Not READ_MMAP: a file truncated under us must not SIGBUS. */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf)
+		ret = sym_parse_elf(elf, o);
+	if (ret == -ENOEXEC)
+		ret = 0;
 done:
 	if (elf)
 		elf_end(elf);
 	if (fd >= 0)
 		close(fd);
-	free(b.v);
 	if (ret)
 		return kp_error(ret, "cannot read the symbols of %s", o->path);
 	o->parsed = true;
 	return 0;
+}
+
+/*
+ * The PT_LOAD segments of an image, at bias 0: what dl_iterate_phdr()
+ * would report for it loaded at its link-time addresses.
+ */
+static int sym_image_segments(Elf *elf, struct sym_object *o)
+{
+	size_t i, phnum, n = 0;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &phnum) != 0)
+		phnum = 0;
+	/* Count first: phnum is the file's claim, not what can be read. */
+	for (i = 0; i < phnum && i <= INT_MAX; i++)
+		n += gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD;
+	o->segs = calloc(n ? n : 1, sizeof(*o->segs));
+	if (!o->segs)
+		return -ENOMEM;
+	for (i = 0; i < phnum && i <= INT_MAX && o->nsegs < n; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		o->segs[o->nsegs].start = o->bias + ph.p_vaddr;
+		o->segs[o->nsegs].end = o->bias + ph.p_vaddr + ph.p_memsz;
+		o->segs[o->nsegs].exec = ph.p_flags & PF_X;
+		o->nsegs++;
+	}
+	return 0;
+}
+
+int kp_sym_parse_image(const void *image, size_t len,
+		       void (*cb)(const char *name, uintptr_t value,
+				  size_t size, int type, void *arg),
+		       void *arg)
+{
+	struct sym_object o = { 0 };
+	Elf *elf = NULL;
+	char *copy;
+	size_t i;
+	int ret;
+
+	if (!image || !cb)
+		return -EINVAL;
+	pthread_mutex_lock(&sym_lock);
+	ret = sym_elf_init();
+	pthread_mutex_unlock(&sym_lock);
+	if (ret)
+		return ret;
+
+	/*
+	 * elf_memory() wants writable memory (it treats the image like a
+	 * private mapping): give it a copy, the caller's image is const.
+	 */
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, image, len);
+	elf = elf_memory(copy, len);
+	if (!elf) {
+		ret = -ENOEXEC;
+		goto out;
+	}
+	ret = sym_image_segments(elf, &o);
+	if (!ret)
+		ret = sym_parse_elf(elf, &o);
+	if (ret)
+		goto out;
+	for (i = 0; i < o.nsyms; i++) {
+		const struct sym_entry *e = &o.syms[o.by_addr[i]];
+
+		cb(e->name, e->addr, e->size, e->type, arg);
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	free(copy);
+	free(o.segs);
+	free(o.syms);
+	free(o.by_addr);
+	free(o.names);
+	return ret;
 }
 
 /* ---- lookups ------------------------------------------------------------- */

@@ -60,6 +60,25 @@ int kp_sym_find_addr(uintptr_t addr, struct kp_symbol *out);
  */
 int kp_sym_object_of(uintptr_t addr, const char **path, uintptr_t *bias);
 
+/*
+ * kp_sym_parse_image() - run the parser kp_sym_lookup() uses for a loaded
+ * object's file on the ELF image at [@image, @image + @len), for the
+ * fuzzer (tests/fuzz/).
+ * The image counts as loaded at its link-time addresses (bias 0, its
+ * PT_LOAD segments), so a symbol outside them is dropped as it would be
+ * for a file that does not match its mapping. @cb sees each entry of the
+ * table kp_sym_lookup() and kp_sym_find_addr() would search (duplicates
+ * merged, hidden versions kept), in address order: @name (without
+ * @version) is valid during the call only; @type is STT_FUNC or
+ * STT_GNU_IFUNC. No IFUNC resolver runs, and no cache is touched.
+ * Return: 0; -ENOEXEC if @image is not a readable ELF file; -ENOMEM;
+ * -EINVAL for a NULL @image or @cb.
+ */
+int kp_sym_parse_image(const void *image, size_t len,
+		       void (*cb)(const char *name, uintptr_t value,
+				  size_t size, int type, void *arg),
+		       void *arg);
+
 /* Forget cached symbol tables (after dlopen/dlclose). */
 void kp_sym_flush(void);
 

@@ -220,7 +220,8 @@ static void die_by(int sig)
  * installed before us, as the kernel would have: with the program's handler
  * mask, and for a synchronous fault, the default action even when ignored.
  */
-static void chain(int sig, siginfo_t *info, ucontext_t *uc, bool sync)
+static void chain_report(int sig, siginfo_t *info, ucontext_t *uc,
+			 bool sync, struct kp_msg *report)
 {
 	struct sigaction old;
 	sigset_t mask;
@@ -240,6 +241,9 @@ static void chain(int sig, siginfo_t *info, ucontext_t *uc, bool sync)
 	    (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)) {
 		if (old.sa_handler == SIG_IGN && !sync)
 			return;
+		/* Nothing handles it: say what a probe had to do with it. */
+		if (report)
+			msg_emit(report);
 		die_by(sig);
 		return;
 	}
@@ -258,6 +262,11 @@ static void chain(int sig, siginfo_t *info, ucontext_t *uc, bool sync)
 	else
 		old.sa_handler(sig);
 	/* Returning restores the interrupted mask from uc (sigreturn). */
+}
+
+static void chain(int sig, siginfo_t *info, ucontext_t *uc, bool sync)
+{
+	chain_report(sig, info, uc, sync, NULL);
 }
 
 /* ---- the hit path ---- */
@@ -559,12 +568,12 @@ static bool kp_slot_fault(struct kp_slot *slot, int sig, ucontext_t *uc)
 
 /* A fault inside one of our handlers: the current probe's fault_handler
  * gets it first. */
-static bool kp_handler_fault(int sig, siginfo_t *info, ucontext_t *uc)
+static bool kp_handler_fault(int sig, siginfo_t *info, ucontext_t *uc,
+			     struct kp_msg *m)
 {
 	struct kprobe *kp = kcb.current;
 	struct kprobe_node *node = kp->priv;
 	struct pt_regs regs;
-	struct kp_msg m = { .len = 0 };
 
 	if (kp->fault_handler && !kcb.in_fault_handler) {
 		bool handled;
@@ -578,16 +587,15 @@ static bool kp_handler_fault(int sig, siginfo_t *info, ucontext_t *uc)
 			return true;
 		}
 	}
-	msg_str(&m, "libkprobe: ");
-	msg_signame(&m, sig);
-	msg_str(&m, " in a handler of ");
+	msg_str(m, "libkprobe: ");
+	msg_signame(m, sig);
+	msg_str(m, " in a handler of ");
 	if (node && node->pp)
-		msg_probe(&m, node->pp);
-	msg_str(&m, ", at ip ");
-	msg_hex(&m, arch_uc_ip(uc));
-	msg_str(&m, ", fault address ");
-	msg_hex(&m, (uintptr_t)info->si_addr);
-	msg_emit(&m);
+		msg_probe(m, node->pp);
+	msg_str(m, ", at ip ");
+	msg_hex(m, arch_uc_ip(uc));
+	msg_str(m, ", fault address ");
+	msg_hex(m, (uintptr_t)info->si_addr);
 	return false;
 }
 
@@ -595,24 +603,42 @@ static void kp_sigfault(int sig, siginfo_t *info, void *ctx)
 {
 	ucontext_t *uc = ctx;
 	int saved_errno = errno;
+	struct kp_msg report;
+	bool handled = false, ours = false;
 	struct kp_slot *slot;
-	bool handled = false;
 	uintptr_t ip;
 
 	if (arch_fixup_exception(uc))
 		goto out;
+	report.len = 0;
 	section_enter();
 	ip = arch_uc_ip(uc);
 	slot = kp_slot_lookup(ip);
 	if (slot && ip >= slot->addr &&
 	    ip < slot->addr + (slot->trap_off ? slot->trap_off : 1)) {
+		struct probe_point *pp = kp_rcu_deref(slot->owner);
+
 		handled = kp_slot_fault(slot, sig, uc);
+		ours = true;
+		msg_str(&report, "libkprobe: ");
+		msg_signame(&report, sig);
+		msg_str(&report, " from the probed instruction of ");
+		if (pp) {
+			msg_probe(&report, pp);
+		} else {
+			msg_str(&report, "a removed probe at ");
+			msg_hex(&report, slot->orig);
+		}
+		msg_str(&report, " (run out of line), fault address ");
+		msg_hex(&report, (uintptr_t)info->si_addr);
 	} else if (kcb.handler_depth > 0 && kcb.current) {
-		handled = kp_handler_fault(sig, info, uc);
+		handled = kp_handler_fault(sig, info, uc, &report);
+		ours = true;
 	}
 	section_exit();
 	if (!handled)
-		chain(sig, info, uc, info->si_code > 0);
+		chain_report(sig, info, uc, info->si_code > 0,
+			     ours ? &report : NULL);
 out:
 	errno = saved_errno;
 }
