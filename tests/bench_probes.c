@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * What a probe costs: ns per hit of each kind of probe, side by side with
+ * the unprobed call and with the floor every trap-based probe pays (one
+ * int3 -> SIGTRAP -> sigreturn round trip, measured here with a bare
+ * handler). Run by `meson test --benchmark` (a Meson benchmark(), never a
+ * timed test) or directly: `bench_probes [--json]`.
+ *
+ * Each figure is the median of 5 runs of N calls, in this process, on this
+ * machine; ratios are to the unprobed call (for the cost per call) and to
+ * the trap floor (for the trap-based paths).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include <kprobes.h>
+
+#define RUNS 5
+
+static __attribute__((noinline, used)) long bench_target(long x)
+{
+	__asm__ volatile("");
+	return x + 1;
+}
+static long (*volatile target_fp)(long) = bench_target;
+
+/* An int3 and a ret: the floor of every trap-based hit. */
+__asm__(".text\n"
+	".type bench_int3, @function\n"
+	"bench_int3:\n"
+	"	int3\n"
+	"	ret\n"
+	".size bench_int3, . - bench_int3\n");
+void bench_int3(void);
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median over RUNS of the ns per call of @fn(N). */
+static double measure(void (*fn)(long), long n)
+{
+	double t[RUNS];
+
+	fn(n / 10);	/* warm up */
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = now_ns();
+
+		fn(n);
+		t[r] = (now_ns() - t0) / n;
+	}
+	qsort(t, RUNS, sizeof(t[0]), cmp_double);
+	return t[RUNS / 2];
+}
+
+static void call_target(long n)
+{
+	for (long i = 0; i < n; i++)
+		target_fp(i);
+}
+
+static void call_int3(long n)
+{
+	for (long i = 0; i < n; i++)
+		bench_int3();
+}
+
+static void bare_trap(int sig, siginfo_t *info, void *ctx)
+{
+	/* rip already points past the int3. */
+}
+
+static unsigned long count;
+
+static int pre(struct kprobe *p, struct pt_regs *regs)
+{
+	count++;
+	return 0;
+}
+
+static void post(struct kprobe *p, struct pt_regs *regs, unsigned long f)
+{
+}
+
+static int ret_handler(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	count++;
+	return 0;
+}
+
+static void must(int ret)
+{
+	if (ret) {
+		fprintf(stderr, "bench_probes: %s (%d)\n", kprobe_last_error(),
+			ret);
+		exit(1);
+	}
+}
+
+struct result {
+	const char *name;
+	double ns;
+};
+
+static struct result results[16];
+static int nresults;
+
+static void record(const char *name, double ns)
+{
+	results[nresults].name = name;
+	results[nresults++].ns = ns;
+}
+
+static void *thread_calls(void *arg)
+{
+	call_target((long)arg);
+	return NULL;
+}
+
+/* Hits per second with @threads threads calling the probed function. */
+static double hits_per_second(int threads, long per_thread)
+{
+	pthread_t t[8];
+	double t0 = now_ns();
+
+	for (int i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, thread_calls, (void *)per_thread);
+	for (int i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	return threads * per_thread / ((now_ns() - t0) / 1e9);
+}
+
+int main(int argc, char **argv)
+{
+	bool json = argc > 1 && !strcmp(argv[1], "--json");
+	const long n_fast = 20000000, n_trap = 100000;
+	struct sigaction sa, old;
+	double base, floor_ns, hps1, hps2, reg_s;
+	struct kprobe kp = { .symbol_name = "bench_target", .pre_handler = pre };
+	struct kprobe kp2 = { .symbol_name = "bench_target", .pre_handler = pre };
+	struct kretprobe rp = { .kp.symbol_name = "bench_target",
+				.handler = ret_handler, .maxactive = 16 };
+	enum { NPROBES = 10000 };
+	static struct kprobe many[NPROBES];
+	static struct kprobe *manyp[NPROBES];
+
+	base = measure(call_target, n_fast);
+	record("unprobed call", base);
+
+	/* The trap floor, before libkprobe owns SIGTRAP. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = bare_trap;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGTRAP, &sa, &old);
+	floor_ns = measure(call_int3, n_trap);
+	sigaction(SIGTRAP, &old, NULL);
+	record("int3 -> SIGTRAP -> sigreturn (floor)", floor_ns);
+
+	must(register_kprobe(&kp));
+	record("kprobe, pre_handler", measure(call_target, n_trap));
+	unregister_kprobe(&kp);
+
+	/* As in the kernel, a registered probe keeps its resolved addr:
+	 * clear it to register the struct again by name. */
+	kp.addr = NULL;
+	kp.post_handler = post;
+	must(register_kprobe(&kp));
+	record("kprobe, pre + post_handler", measure(call_target, n_trap));
+	unregister_kprobe(&kp);
+
+	kp.addr = NULL;
+	kp.post_handler = NULL;
+	must(register_kprobe(&kp));
+	must(register_kprobe(&kp2));
+	record("two aggregated kprobes", measure(call_target, n_trap));
+	unregister_kprobe(&kp2);
+	unregister_kprobe(&kp);
+
+	must(register_kretprobe(&rp));
+	record("kretprobe", measure(call_target, n_trap));
+	unregister_kretprobe(&rp);
+
+	kp.addr = NULL;
+	must(register_kprobe(&kp));
+	hps1 = hits_per_second(1, n_trap);
+	hps2 = hits_per_second(2, n_trap);
+	unregister_kprobe(&kp);
+
+	/* 10,000 probes, all aggregated at one function's entry: the batch
+	 * calls' own cost (resolving, checking, the registry) is what is
+	 * timed; spreading them over 10,000 functions is a later figure. */
+	for (int i = 0; i < NPROBES; i++) {
+		many[i] = (struct kprobe){ .symbol_name = "bench_target",
+					   .pre_handler = pre };
+		manyp[i] = &many[i];
+	}
+	{
+		double t0 = now_ns();
+
+		must(register_kprobes(manyp, NPROBES));
+		unregister_kprobes(manyp, NPROBES);
+		reg_s = (now_ns() - t0) / 1e9;
+	}
+
+	if (json) {
+		printf("{\n  \"results_ns_per_hit\": {\n");
+		for (int i = 0; i < nresults; i++)
+			printf("    \"%s\": %.1f%s\n", results[i].name,
+			       results[i].ns, i + 1 < nresults ? "," : "");
+		printf("  },\n  \"hits_per_second\": {\"1 thread\": %.0f, "
+		       "\"2 threads\": %.0f},\n", hps1, hps2);
+		printf("  \"register_unregister_10000_s\": %.3f\n}\n", reg_s);
+		return 0;
+	}
+	printf("%-40s %10s %12s %10s\n", "what", "ns/hit", "x unprobed",
+	       "x floor");
+	for (int i = 0; i < nresults; i++)
+		printf("%-40s %10.1f %12.1f %10.2f\n", results[i].name,
+		       results[i].ns, results[i].ns / base,
+		       results[i].ns / floor_ns);
+	printf("\nhits/s, 1 thread: %.0f; 2 threads: %.0f (x%.2f)\n", hps1,
+	       hps2, hps2 / hps1);
+	printf("10,000 probes (aggregated at one address) registered + "
+	       "unregistered in batch: %.3f s\n", reg_s);
+	return 0;
+}
