@@ -98,6 +98,7 @@ struct kp_mapping {
 	char path[256];
 };
 int kp_find_mapping(uintptr_t addr, struct kp_mapping *m);
+void kp_mapping_cache(bool on);	/* around one registration call */
 int kp_text_poke(uintptr_t addr, const void *src, size_t len);
 /* Copy original bytes: armed breakpoints are replaced by what they hide. */
 void kp_read_text(uintptr_t addr, void *dst, size_t len);

@@ -26,10 +26,12 @@ void kp_lock(void)
 {
 	pthread_mutex_lock(&kprobe_mutex);
 	kp_holding = true;
+	kp_mapping_cache(true);
 }
 
 void kp_unlock(void)
 {
+	kp_mapping_cache(false);
 	kp_holding = false;
 	pthread_mutex_unlock(&kprobe_mutex);
 }

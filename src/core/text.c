@@ -17,7 +17,42 @@
 
 #include "internal.h"
 
+/*
+ * Within one registration call (kprobe_mutex held), the mapping found last
+ * is reused for addresses inside it: a batch of 10,000 probes would
+ * otherwise read /proc/self/maps 10,000 times. The cache lives only as long
+ * as the call: mappings change between calls.
+ */
+static struct kp_mapping map_cache;
+static bool map_cache_on, map_cache_valid;
+
+void kp_mapping_cache(bool on)
+{
+	kp_assert_locked();
+	map_cache_on = on;
+	map_cache_valid = false;
+}
+
+static int read_mapping(uintptr_t addr, struct kp_mapping *m);
+
 int kp_find_mapping(uintptr_t addr, struct kp_mapping *m)
+{
+	int ret;
+
+	if (map_cache_on && map_cache_valid && addr >= map_cache.start &&
+	    addr < map_cache.end) {
+		*m = map_cache;
+		return 0;
+	}
+	ret = read_mapping(addr, m);
+	if (!ret && map_cache_on) {
+		map_cache = *m;
+		map_cache_valid = true;
+	}
+	return ret;
+}
+
+static int read_mapping(uintptr_t addr, struct kp_mapping *m)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	char line[512];
