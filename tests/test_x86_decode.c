@@ -40,6 +40,11 @@ static const struct vec vectors[] = {
 	  7, 0, X86_OOL, 0 },
 	{ "cmpl $0x5,0x10(%rip)", { 0x83, 0x3d, 0x10, 0x00, 0x00, 0x00, 0x05 },
 	  7, 0, X86_OOL, 0 },
+	/* VEX (AVX2): Capstone 4 reports no displacement for these. */
+	{ "vmovdqa %ymm1,0x469a7(%rip)", { 0xc5, 0xfd, 0x7f, 0x0d, 0xa7, 0x69,
+	  0x04, 0x00 }, 8, 0, X86_OOL, 0 },
+	{ "vroundpd $1,0x44e45(%rip),%ymm0", { 0xc4, 0xe3, 0x7d, 0x09, 0x05,
+	  0x45, 0x4e, 0x04, 0x00, 0x01 }, 10, 0, X86_OOL, 0 },
 	/* Emulated branches. */
 	{ "jmp .+0x10", { 0xeb, 0x0e }, 2, 0, X86_JMP, ORIG + 0x10 },
 	{ "jmp .+0x1000", { 0xe9, 0xfb, 0x0f, 0x00, 0x00 }, 5, 0, X86_JMP,
@@ -61,6 +66,8 @@ static const struct vec vectors[] = {
 	{ "call *0x8(%rax,%rbx,8)", { 0xff, 0x54, 0xd8, 0x08 }, 4, 0,
 	  X86_CALL_IND, 0 },
 	{ "notrack jmp *%rax", { 0x3e, 0xff, 0xe0 }, 3, 0, X86_JMP_IND, 0 },
+	{ "notrack jmp *(%rbx,%r8,8)", { 0x3e, 0x42, 0xff, 0x24, 0xc3 }, 5, 0,
+	  X86_JMP_IND, 0 },
 	/* Refused. */
 	{ "int3", { 0xcc }, 1, -EOPNOTSUPP, 0, 0 },
 	{ "int $0x80", { 0xcd, 0x80 }, 2, -EOPNOTSUPP, 0, 0 },
@@ -132,6 +139,26 @@ static void test_riprel_slot(void **state)
 					&trap_off, &resume, &fixups), -ERANGE);
 }
 
+/* The displacement of a VEX instruction is found and re-targeted too. */
+static void test_vex_riprel_slot(void **state)
+{
+	const uint8_t insn[] = { 0xc4, 0xe3, 0x7d, 0x09, 0x05, 0x45, 0x4e, 0x04,
+				 0x00, 0x01 };	/* vroundpd $1,disp(%rip),%ymm0 */
+	uint64_t slot = ORIG + 0x200000, resume;
+	uint8_t buf[ARCH_SLOT_SIZE], trap_off, fixups;
+	struct arch_insn ai;
+	int32_t disp;
+
+	assert_int_equal(x86_decode(insn, sizeof(insn), ORIG, &ai), 0);
+	assert_int_equal(ai.disp_off, 5);
+	assert_int_equal(x86_build_slot(&ai, ORIG, slot, buf, &trap_off,
+					&resume, &fixups), 0);
+	memcpy(&disp, buf + 5, 4);
+	assert_true(slot + sizeof(insn) + (int64_t)disp ==
+		    ORIG + sizeof(insn) + 0x44e45);
+	assert_int_equal(buf[9], 0x01);	/* the immediate is untouched */
+}
+
 static void test_syscall_fixup(void **state)
 {
 	const uint8_t sc[] = { 0x0f, 0x05 };
@@ -166,6 +193,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_riprel_slot),
+		cmocka_unit_test(test_vex_riprel_slot),
 		cmocka_unit_test(test_syscall_fixup),
 		cmocka_unit_test(test_boundary),
 	};

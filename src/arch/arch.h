@@ -80,6 +80,16 @@ bool arch_needs_slot(const struct probe_point *pp);
 int arch_prepare_slot(const struct probe_point *pp, struct kp_slot *slot,
 		      uint8_t *buf);
 
+/*
+ * Boosting: can the instruction run from a slot that jumps back to the
+ * next instruction, with no second trap (when no post_handler needs one)?
+ * If so, arch_prepare_boost() writes that slot's code, like
+ * arch_prepare_slot(). Return 0, or -ERANGE.
+ */
+bool arch_can_boost(const struct probe_point *pp);
+int arch_prepare_boost(const struct probe_point *pp, struct kp_slot *slot,
+		       uint8_t *buf);
+
 /* Write / restore the breakpoint. Return 0 or -errno. */
 int arch_arm_kprobe(struct probe_point *pp);
 int arch_disarm_kprobe(struct probe_point *pp);

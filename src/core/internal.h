@@ -55,6 +55,7 @@ struct probe_point {
 	bool armed;			/* kprobe_mutex */
 	bool has_post;			/* read on the trap path */
 	struct kp_slot *slot;		/* NULL when emulated; kprobe_mutex */
+	struct kp_slot *boost;		/* boosted copy, used without post */
 	char *object;			/* for the listing */
 	char *symbol;			/* enclosing function, malloc'd */
 	uintptr_t sym_offset;
@@ -62,13 +63,21 @@ struct probe_point {
 };
 
 /* Slots: see slots.c. */
-enum kp_slot_state { KP_SLOT_CLEAN, KP_SLOT_USED, KP_SLOT_DIRTY };
+/* PARKED: a boosted slot whose probe is gone. A thread may still be in it,
+ * with no trap left to tell us when it leaves, so it is never given to
+ * another instruction: it waits for a probe on the same instruction at the
+ * same address, which can use it as it is (see slots.c). */
+enum kp_slot_state {
+	KP_SLOT_CLEAN, KP_SLOT_USED, KP_SLOT_DIRTY, KP_SLOT_PARKED,
+};
 
 struct kp_slot {
 	uintptr_t addr;		/* executable address of the slot */
 	uintptr_t orig;		/* the probed instruction's address */
 	uintptr_t resume;	/* where the second trap continues */
 	uint8_t trap_off;	/* offset of the second trap in the slot */
+	uint8_t insn_len;	/* bytes of the displaced instruction */
+	bool boosted;		/* jumps back: no second trap */
 	uint8_t fixups;		/* the arch's */
 	uint8_t state;		/* enum kp_slot_state; kprobe_mutex */
 	atomic_int inflight;	/* threads between entering and leaving it */
@@ -115,6 +124,8 @@ void kp_slot_write(struct kp_slot *slot, const uint8_t *code, size_t len);
 void kp_slot_free(struct kp_slot *slot);
 int kp_slot_collect_garbage(void);
 struct kp_slot *kp_slot_lookup(uintptr_t addr);	/* async-signal-safe */
+struct kp_slot *kp_boost_slot_find(uintptr_t orig);
+void kp_boost_slot_park(struct kp_slot *slot);
 void kp_slots_stats(int *pages, int *used, int *dirty);
 
 /* ---- trap entry (trap.c) ---- */

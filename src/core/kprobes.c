@@ -281,6 +281,48 @@ static int check_boundary(const struct kp_target *t)
 	return 0;
 }
 
+/*
+ * A boosted slot for pp: a parked one for this address whose code is the
+ * same (reused untouched), or a new one. NULL if none can be had: pp then
+ * simply runs with two traps.
+ */
+static struct kp_slot *get_boost_slot(struct probe_point *pp)
+{
+	uint8_t code[ARCH_SLOT_SIZE];
+	struct kp_slot *slot = kp_boost_slot_find(pp->addr);
+
+	if (slot) {
+		memset(code, 0, sizeof(code));
+		if (!arch_prepare_boost(pp, slot, code) &&
+		    !memcmp(code, (const void *)slot->addr, sizeof(code))) {
+			slot->state = KP_SLOT_USED;
+			kp_rcu_assign(slot->owner, pp);
+			return slot;
+		}
+	}
+	slot = kp_slot_alloc(pp->addr);
+	if (!slot)
+		return NULL;
+	memset(code, 0, sizeof(code));
+	if (arch_prepare_boost(pp, slot, code)) {
+		kp_slot_free(slot);
+		return NULL;
+	}
+	slot->orig = pp->addr;
+	kp_slot_write(slot, code, sizeof(code));
+	kp_rcu_assign(slot->owner, pp);
+	return slot;
+}
+
+/* After a grace period: give pp's slots back. */
+static void release_slots(struct probe_point *pp)
+{
+	if (pp->slot)
+		kp_slot_free(pp->slot);
+	if (pp->boost)
+		kp_boost_slot_park(pp->boost);
+}
+
 static void free_probe_point(struct probe_point *pp)
 {
 	free(pp->symbol);
@@ -337,6 +379,8 @@ static struct probe_point *alloc_probe_point(const struct kp_target *t,
 		kp_slot_write(slot, slot_code, sizeof(slot_code));
 		kp_rcu_assign(slot->owner, pp);
 		pp->slot = slot;
+		if (arch_can_boost(pp))
+			pp->boost = get_boost_slot(pp);
 	}
 	return pp;
 fail:
@@ -434,10 +478,11 @@ static int __register_kprobe(struct kprobe *p, bool func_entry)
 
 fail_pp:
 	if (new_pp) {
-		if (pp->slot) {
+		if (pp->slot)
 			kp_rcu_assign(pp->slot->owner, NULL);
-			kp_slot_free(pp->slot);
-		}
+		if (pp->boost)
+			kp_rcu_assign(pp->boost->owner, NULL);
+		release_slots(pp);
 		free_probe_point(pp);
 	}
 	return ret;
@@ -472,6 +517,8 @@ static void __unregister_kprobes(struct kprobe **kps, int num)
 			kp_table_remove(pp);
 			if (pp->slot)
 				kp_rcu_assign(pp->slot->owner, NULL);
+			if (pp->boost)
+				kp_rcu_assign(pp->boost->owner, NULL);
 			/* pp->hnext and pp->probes stay: readers. */
 			pp->gc_next = dead_pps;
 			dead_pps = pp;
@@ -489,8 +536,7 @@ static void __unregister_kprobes(struct kprobe **kps, int num)
 	}
 	while ((pp = dead_pps)) {
 		dead_pps = pp->gc_next;
-		if (pp->slot)
-			kp_slot_free(pp->slot);
+		release_slots(pp);
 		free_probe_point(pp);
 	}
 }

@@ -29,7 +29,7 @@ KP_EXPORT int kprobe_list(FILE *out)
 			for (n = pp->probes; n; n = n->next) {
 				unsigned int flags = n->kp->flags;
 
-				fprintf(out, "%016lx  %c  %s+0x%lx  %s%s%s\n",
+				fprintf(out, "%016lx  %c  %s+0x%lx  %s%s%s%s\n",
 					(unsigned long)pp->addr,
 					kp_is_kretprobe(n->kp) ? 'r' :
 					kp_is_jprobe(n->kp) ? 'j' : 'k',
@@ -39,7 +39,9 @@ KP_EXPORT int kprobe_list(FILE *out)
 					flags & KPROBE_FLAG_GONE ?
 						"  [GONE]" : "",
 					flags & KPROBE_FLAG_DISABLED ?
-						"  [DISABLED]" : "");
+						"  [DISABLED]" : "",
+					pp->boost && !pp->has_post ?
+						"  [BOOSTED]" : "");
 				count++;
 			}
 		}

@@ -342,25 +342,32 @@ static void deliver_emulation_fault(const struct arch_fault *f,
 static void resume_probe(const struct probe_point *pp, ucontext_t *uc,
 			 struct pt_regs *regs, bool run_post, bool handlers)
 {
+	/* Boosted: one trap, when no post_handler wants the second. */
+	struct kp_slot *slot = !run_post && pp->boost ? pp->boost : pp->slot;
 	struct arch_fault fault;
 
-	switch (arch_prepare_resume(pp, pp->slot, regs, &fault)) {
+	switch (arch_prepare_resume(pp, slot, regs, &fault)) {
 	case ARCH_RESUME_EMULATED:
 		if (run_post)
 			run_post_handlers(pp, regs);
 		arch_regs_to_uc(regs, uc);
 		break;
 	case ARCH_RESUME_SLOT:
+		if (slot->boosted) {
+			/* It jumps back by itself: nothing to wait for. */
+			arch_regs_to_uc(regs, uc);
+			break;
+		}
 		if (kcb.nhits < KP_MAX_HITS) {
 			kcb.hits[kcb.nhits++] = (struct kp_hit){
-				.slot = pp->slot,
+				.slot = slot,
 				.run_post = run_post,
 				.handlers = handlers,
 			};
 		} else if (run_post) {
 			inc_missed(pp);
 		}
-		atomic_fetch_add(&pp->slot->inflight, 1);
+		atomic_fetch_add(&slot->inflight, 1);
 		arch_regs_to_uc(regs, uc);
 		break;
 	case ARCH_RESUME_FAULT:
@@ -487,27 +494,48 @@ static void kp_slot_trap(struct kp_slot *slot, ucontext_t *uc)
 	atomic_fetch_sub(&slot->inflight, 1);
 }
 
-/* Is this breakpoint ours? If so, handle it. */
+/*
+ * Is this breakpoint ours? If so, handle it.
+ *
+ * Writers arm after inserting a probe point and remove it after disarming,
+ * but the reader sees the byte and the table at two moments, and another
+ * thread may disarm, re-arm, unregister or register in between. So the
+ * byte is read once, first, and each outcome is decided on what that
+ * implies:
+ *  - a probe point and a breakpoint: a hit;
+ *  - a probe point but no breakpoint: disabled or being removed: run the
+ *    original instruction again (if it is armed again by then, it traps
+ *    again and is a hit);
+ *  - no probe point, and the address was disarmed recently: if the byte is
+ *    still no breakpoint, run it again; if it is one, either a probe was
+ *    registered meanwhile (its point is in the table now: it was inserted
+ *    before arming) or the breakpoint is someone else's.
+ */
 static bool kp_breakpoint(uintptr_t addr, ucontext_t *uc)
 {
+	bool bp = arch_is_breakpoint(addr), ours = true;
 	struct probe_point *pp;
 	struct kp_slot *slot;
-	bool ours = true;
 
 	section_enter();
 	pp = kp_table_lookup(addr);
 	slot = pp ? NULL : kp_slot_lookup(addr);
-	if (pp && arch_is_breakpoint(addr)) {
+	if (pp && bp) {
 		kp_hit(pp, uc);
 	} else if (addr == (uintptr_t)kp_jprobe_return_bp && kcb.jp_active) {
 		kp_jprobe_break(uc);
 	} else if (slot && slot->trap_off &&
 		   addr == slot->addr + slot->trap_off) {
 		kp_slot_trap(slot, uc);
-	} else if ((pp || kp_was_disarmed(addr)) &&
-		   !arch_is_breakpoint(addr)) {
-		/* Disarmed between the trap and now: run the original. */
+	} else if (pp) {
 		arch_uc_set_ip(uc, addr);
+	} else if (kp_was_disarmed(addr)) {
+		if (!arch_is_breakpoint(addr))
+			arch_uc_set_ip(uc, addr);
+		else if ((pp = kp_table_lookup(addr)))
+			kp_hit(pp, uc);
+		else
+			ours = false;
 	} else {
 		ours = false;
 	}
@@ -524,9 +552,18 @@ static void kp_sigtrap(int sig, siginfo_t *info, void *ctx)
 	const ucontext_t *outer_uc = kcb.uc;
 
 	kcb.uc = uc;
-	if (!arch_trap_is_breakpoint(info, uc, &addr) ||
-	    !kp_breakpoint(addr, uc))
+	if (!arch_trap_is_breakpoint(info, uc, &addr)) {
 		chain(sig, info, uc, info->si_code > 0);
+	} else if (!kp_breakpoint(addr, uc)) {
+		struct kp_msg report;
+
+		/* Said only if it kills: a breakpoint that is not ours. */
+		report.len = 0;
+		msg_str(&report, "libkprobe: the breakpoint at ");
+		msg_hex(&report, addr);
+		msg_str(&report, " is not a probe's");
+		chain_report(sig, info, uc, true, &report);
+	}
 	kcb.uc = outer_uc;
 	errno = saved_errno;
 }
@@ -542,10 +579,18 @@ static bool kp_slot_fault(struct kp_slot *slot, int sig, ucontext_t *uc)
 	struct kp_hit hit;
 	bool handled = false;
 
+	bool ran_handlers;
+
 	arch_uc_to_regs(uc, &regs);
 	/* The faulting instruction changed nothing: regs are those at orig. */
 	instruction_pointer_set(&regs, slot->orig);
-	if (pop_hit(slot, &hit) && hit.handlers && pp) {
+	/* A boosted hit leaves no record: it ran the handlers unless it was
+	 * a recursive hit, inside one of ours. */
+	if (slot->boosted)
+		ran_handlers = kcb.handler_depth == 0;
+	else
+		ran_handlers = pop_hit(slot, &hit) && hit.handlers;
+	if (ran_handlers && pp) {
 		struct kprobe_node *n;
 
 		kcb.in_fault_handler = true;
@@ -562,7 +607,8 @@ static bool kp_slot_fault(struct kp_slot *slot, int sig, ucontext_t *uc)
 		kcb.in_fault_handler = false;
 	}
 	arch_regs_to_uc(&regs, uc);
-	atomic_fetch_sub(&slot->inflight, 1);
+	if (!slot->boosted)
+		atomic_fetch_sub(&slot->inflight, 1);
 	return handled;
 }
 
@@ -614,12 +660,17 @@ static void kp_sigfault(int sig, siginfo_t *info, void *ctx)
 	section_enter();
 	ip = arch_uc_ip(uc);
 	slot = kp_slot_lookup(ip);
-	if (slot && ip >= slot->addr &&
-	    ip < slot->addr + (slot->trap_off ? slot->trap_off : 1)) {
+	if (slot && ip >= slot->addr && ip < slot->addr + slot->insn_len) {
 		struct probe_point *pp = kp_rcu_deref(slot->owner);
 
 		handled = kp_slot_fault(slot, sig, uc);
 		ours = true;
+		/* SIGFPE and SIGILL name the instruction, not data: the
+		 * program must see the probed one. */
+		if ((uintptr_t)info->si_addr >= slot->addr &&
+		    (uintptr_t)info->si_addr < slot->addr + slot->insn_len)
+			info->si_addr = (void *)(slot->orig +
+				((uintptr_t)info->si_addr - slot->addr));
 		msg_str(&report, "libkprobe: ");
 		msg_signame(&report, sig);
 		msg_str(&report, " from the probed instruction of ");

@@ -121,8 +121,12 @@ static int decode_indirect(const cs_insn *insn, struct arch_insn *ai)
 	}
 	if (op->type != X86_OP_MEM)
 		return -EOPNOTSUPP;
-	/* fs:/gs: would need the segment base: not worth it for branches. */
-	if (op->mem.segment != X86_REG_INVALID)
+	/*
+	 * fs:/gs: would need the segment base: not worth it for branches.
+	 * Other segments mean nothing in 64-bit mode; Capstone reports the
+	 * 0x3e of "notrack jmp *..." as a ds: override.
+	 */
+	if (op->mem.segment == X86_REG_FS || op->mem.segment == X86_REG_GS)
 		return -EOPNOTSUPP;
 	ai->base = (int8_t)pt_regs_index(op->mem.base);
 	ai->index = (int8_t)pt_regs_index(op->mem.index);
@@ -132,6 +136,36 @@ static int decode_indirect(const cs_insn *insn, struct arch_insn *ai)
 	ai->scale = (uint8_t)op->mem.scale;
 	ai->disp = op->mem.disp;
 	return 0;
+}
+
+/*
+ * Where the disp32 of a RIP-relative operand sits in the instruction.
+ * Capstone 4 says so for legacy encodings, but reports no displacement for
+ * VEX-encoded (AVX) ones; then find it ourselves: the 4 bytes after a
+ * ModRM byte of the form mod=00 rm=101 that hold the displacement's value.
+ * Return the offset, or -1 if it is not found or not unique.
+ */
+static int riprel_disp_offset(const cs_insn *insn, int64_t disp)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	int32_t d32 = (int32_t)disp;
+	int found = -1;
+
+	if (x->encoding.disp_size == 4 && x->encoding.disp_offset)
+		return x->encoding.disp_offset;
+	if (disp != d32)
+		return -1;
+	for (int off = 1; off + 4 <= insn->size; off++) {
+		int32_t v;
+
+		memcpy(&v, insn->bytes + off, sizeof(v));
+		if (v != d32 || (insn->bytes[off - 1] & 0xc7) != 0x05)
+			continue;
+		if (found >= 0)
+			return -1;	/* ambiguous: refuse */
+		found = off;
+	}
+	return found;
 }
 
 /**
@@ -198,12 +232,12 @@ int x86_decode(const uint8_t *code, size_t len, uint64_t addr,
 		for (int i = 0; i < x->op_count; i++) {
 			const cs_x86_op *op = &x->operands[i];
 
-			if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP) {
-				if (x->encoding.disp_size != 4) {
-					ret = -EOPNOTSUPP;
-					break;
-				}
-				ai->disp_off = (int8_t)x->encoding.disp_offset;
+			if (op->type != X86_OP_MEM || op->mem.base != X86_REG_RIP)
+				continue;
+			ai->disp_off = riprel_disp_offset(insn, op->mem.disp);
+			if (ai->disp_off < 0) {
+				ret = -EOPNOTSUPP;
+				break;
 			}
 		}
 	}

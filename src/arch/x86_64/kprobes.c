@@ -64,7 +64,49 @@ int arch_prepare_slot(const struct probe_point *pp, struct kp_slot *slot,
 	ret = x86_build_slot(&pp->ainsn, pp->addr, slot->addr, buf,
 			     &slot->trap_off, &resume, &slot->fixups);
 	slot->resume = resume;
+	slot->insn_len = pp->ainsn.len;
+	slot->boosted = false;
 	return ret;
+}
+
+/*
+ * The kernel's can_boost() refuses what may trap, change the flow, or
+ * depend on where it runs. Here branches are emulated and never reach a
+ * slot, and RIP-relative operands are re-targeted; what is left is syscall,
+ * which leaves the slot's address in rcx and needs the second trap to fix
+ * it. (A slot's instruction that faults is handled the same boosted or not.)
+ */
+bool arch_can_boost(const struct probe_point *pp)
+{
+	return pp->ainsn.kind == X86_OOL;
+}
+
+/* The instruction, then jmp rel32 back to the one after the original. */
+int arch_prepare_boost(const struct probe_point *pp, struct kp_slot *slot,
+		       uint8_t *buf)
+{
+	uint64_t resume;
+	int64_t rel;
+	int32_t rel32;
+	uint8_t len = pp->ainsn.len;
+	int ret;
+
+	memset(buf, 0xcc, ARCH_SLOT_SIZE);
+	ret = x86_build_slot(&pp->ainsn, pp->addr, slot->addr, buf,
+			     &slot->trap_off, &resume, &slot->fixups);
+	if (ret)
+		return ret;
+	rel = (int64_t)(pp->addr + len) - (int64_t)(slot->addr + len + 5);
+	if (rel != (int32_t)rel)
+		return -ERANGE;
+	rel32 = (int32_t)rel;
+	buf[len] = 0xe9;
+	memcpy(buf + len + 1, &rel32, sizeof(rel32));
+	slot->trap_off = 0;		/* no second trap */
+	slot->resume = resume;
+	slot->insn_len = len;
+	slot->boosted = true;
+	return 0;
 }
 
 int arch_arm_kprobe(struct probe_point *pp)
