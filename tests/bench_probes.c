@@ -10,6 +10,8 @@
  * machine; ratios are to the unprobed call (for the cost per call) and to
  * the trap floor (for the trap-based paths).
  */
+#include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <kprobes.h>
 
@@ -114,6 +117,83 @@ static void must(int ret)
 	}
 }
 
+/* ---- the kernel's uprobes on the same function, through tracefs ---- */
+
+#define TRACEFS "/sys/kernel/tracing"
+
+static bool tracefs_write(const char *file, const char *text, bool append)
+{
+	char path[256];
+	int fd;
+	bool ok;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0)
+		return false;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok;
+}
+
+struct file_off {
+	uintptr_t addr;
+	unsigned long off;
+	bool found;
+};
+
+/* The file offset of an address of the main executable. */
+static int exe_offset(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct file_off *fo = data;
+
+	if (info->dlpi_name[0])
+		return 0;	/* the main program comes first, unnamed */
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && fo->addr >= lo &&
+		    fo->addr < lo + ph->p_memsz) {
+			fo->off = fo->addr - lo + ph->p_offset;
+			fo->found = true;
+		}
+	}
+	return 1;
+}
+
+/*
+ * ns per hit of a kernel uprobe ('p') or uretprobe ('r') on bench_target,
+ * recorded into the trace buffer as tracefs does; 0 when tracefs cannot be
+ * used here (not root, no uprobes).
+ */
+static double measure_uprobe(char kind, long n)
+{
+	struct file_off fo = { .addr = (uintptr_t)bench_target };
+	char exe[512], def[700];
+	ssize_t len;
+	double ns = 0;
+
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0 || geteuid() != 0)
+		return 0;
+	exe[len] = '\0';
+	dl_iterate_phdr(exe_offset, &fo);
+	if (!fo.found)
+		return 0;
+	snprintf(def, sizeof(def), "%c:kpbench/hit %s:0x%lx\n", kind, exe,
+		 fo.off);
+	tracefs_write("uprobe_events", "-:kpbench/hit\n", true);
+	if (!tracefs_write("uprobe_events", def, true))
+		return 0;
+	if (tracefs_write("events/kpbench/hit/enable", "1\n", false))
+		ns = measure(call_target, n);
+	tracefs_write("events/kpbench/hit/enable", "0\n", false);
+	tracefs_write("uprobe_events", "-:kpbench/hit\n", true);
+	tracefs_write("trace", "", false);	/* empty the buffer */
+	return ns;
+}
+
 struct result {
 	const char *name;
 	double ns;
@@ -152,7 +232,7 @@ int main(int argc, char **argv)
 	bool json = argc > 1 && !strcmp(argv[1], "--json");
 	const long n_fast = 20000000, n_trap = 100000;
 	struct sigaction sa, old;
-	double base, floor_ns, hps1, hps2, reg_s;
+	double base, floor_ns, hps1, hps2, reg_s, up, uret, kp_ns, rp_ns;
 	struct kprobe kp = { .symbol_name = "bench_target", .pre_handler = pre };
 	struct kprobe kp2 = { .symbol_name = "bench_target", .pre_handler = pre };
 	struct kretprobe rp = { .kp.symbol_name = "bench_target",
@@ -173,8 +253,17 @@ int main(int argc, char **argv)
 	sigaction(SIGTRAP, &old, NULL);
 	record("int3 -> SIGTRAP -> sigreturn (floor)", floor_ns);
 
+	/* The kernel's uprobes, before libkprobe owns the function. */
+	up = measure_uprobe('p', n_trap);
+	uret = measure_uprobe('r', n_trap);
+	if (up)
+		record("kernel uprobe (tracefs)", up);
+	if (uret)
+		record("kernel uretprobe (tracefs)", uret);
+
 	must(register_kprobe(&kp));
-	record("kprobe, pre_handler", measure(call_target, n_trap));
+	kp_ns = measure(call_target, n_trap);
+	record("kprobe, pre_handler", kp_ns);
 	unregister_kprobe(&kp);
 
 	/* As in the kernel, a registered probe keeps its resolved addr:
@@ -194,7 +283,8 @@ int main(int argc, char **argv)
 	unregister_kprobe(&kp);
 
 	must(register_kretprobe(&rp));
-	record("kretprobe", measure(call_target, n_trap));
+	rp_ns = measure(call_target, n_trap);
+	record("kretprobe", rp_ns);
 	unregister_kretprobe(&rp);
 
 	kp.addr = NULL;
@@ -226,6 +316,10 @@ int main(int argc, char **argv)
 			       results[i].ns, i + 1 < nresults ? "," : "");
 		printf("  },\n  \"hits_per_second\": {\"1 thread\": %.0f, "
 		       "\"2 threads\": %.0f},\n", hps1, hps2);
+		if (up)
+			printf("  \"speedup_over_uprobe\": %.2f,\n"
+			       "  \"speedup_over_uretprobe\": %.2f,\n",
+			       up / kp_ns, uret / rp_ns);
 		printf("  \"register_unregister_10000_s\": %.3f\n}\n", reg_s);
 		return 0;
 	}
@@ -235,6 +329,13 @@ int main(int argc, char **argv)
 		printf("%-40s %10.1f %12.1f %10.2f\n", results[i].name,
 		       results[i].ns, results[i].ns / base,
 		       results[i].ns / floor_ns);
+	if (up)
+		printf("\nkprobe vs kernel uprobe: %.2fx faster; kretprobe vs "
+		       "uretprobe: %.2fx faster\n",
+		       up / kp_ns, uret / rp_ns);
+	else
+		printf("\n(kernel uprobes not measured: needs root and "
+		       "tracefs with uprobes)\n");
 	printf("\nhits/s, 1 thread: %.0f; 2 threads: %.0f (x%.2f)\n", hps1,
 	       hps2, hps2 / hps1);
 	printf("10,000 probes (aggregated at one address) registered + "
