@@ -82,6 +82,10 @@ static const struct vec vectors[] = {
 	{ "jmp *%fs:0x10", { 0x64, 0xff, 0x24, 0x25, 0x10, 0x00, 0x00, 0x00 },
 	  8, -EOPNOTSUPP, 0, 0 },
 	{ "loop (addr32) .+4", { 0x67, 0xe2, 0x02 }, 3, -EOPNOTSUPP, 0, 0 },
+	/* 0x66 on near branches: 16-bit targets on AMD, ignored on Intel. */
+	{ "jmpw *%ax", { 0x66, 0xff, 0xe0 }, 3, -EOPNOTSUPP, 0, 0 },
+	{ "retw", { 0x66, 0xc3 }, 2, -EOPNOTSUPP, 0, 0 },
+	{ "data16 je .+4", { 0x66, 0x74, 0x02 }, 3, -EOPNOTSUPP, 0, 0 },
 	/* Undecodable. */
 	{ "(bad: lone prefix)", { 0x66 }, 1, -EILSEQ, 0, 0 },
 };
@@ -159,6 +163,25 @@ static void test_vex_riprel_slot(void **state)
 	assert_int_equal(buf[9], 0x01);	/* the immediate is untouched */
 }
 
+/* addr32 + RIP-relative: (eip + disp) mod 2^32 from anywhere. */
+static void test_eiprel_slot(void **state)
+{
+	const uint8_t insn[] = { 0x67, 0x8b, 0x05, 0x00, 0x01, 0x00, 0x00 };
+	uint64_t slot = ORIG + (3ull << 30), resume;	/* beyond rel32 */
+	uint8_t buf[ARCH_SLOT_SIZE], trap_off, fixups;
+	struct arch_insn ai;
+	int32_t disp;
+
+	assert_int_equal(x86_decode(insn, sizeof(insn), ORIG, &ai), 0);
+	assert_true(ai.eip_rel);
+	assert_int_equal(ai.disp_off, 3);
+	assert_int_equal(x86_build_slot(&ai, ORIG, slot, buf, &trap_off,
+					&resume, &fixups), 0);
+	memcpy(&disp, buf + 3, 4);
+	assert_true((uint32_t)(slot + 7 + (int64_t)disp) ==
+		    (uint32_t)(ORIG + 7 + 0x100));
+}
+
 static void test_syscall_fixup(void **state)
 {
 	const uint8_t sc[] = { 0x0f, 0x05 };
@@ -194,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_riprel_slot),
 		cmocka_unit_test(test_vex_riprel_slot),
+		cmocka_unit_test(test_eiprel_slot),
 		cmocka_unit_test(test_syscall_fixup),
 		cmocka_unit_test(test_boundary),
 	};

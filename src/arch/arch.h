@@ -46,6 +46,7 @@ struct arch_fault {
 	int signo;
 	int code;
 	uintptr_t addr;
+	bool write;
 };
 
 /* ---- registration time (kprobe_mutex held; not async-signal-safe) ---- */
@@ -166,6 +167,10 @@ enum arch_resume arch_prepare_resume(const struct probe_point *pp,
 				     const struct kp_slot *slot,
 				     struct pt_regs *regs,
 				     struct arch_fault *fault);
+
+/* Make @uc look like the hardware's frame for @f at the probed
+ * instruction (on x86_64: trapno, error code, cr2, RF). */
+void arch_fault_context(ucontext_t *uc, const struct arch_fault *f);
 
 /* At the second trap of @slot: set regs as the instruction left them had it
  * run in place (ip = resume, plus the slot's fixups). */

@@ -334,6 +334,7 @@ static void deliver_emulation_fault(const struct arch_fault *f,
 	si.si_signo = f->signo;
 	si.si_code = f->code;
 	si.si_addr = (void *)f->addr;
+	arch_fault_context(uc, f);
 	chain(f->signo, &si, uc, true);
 }
 

@@ -5,6 +5,8 @@
 #ifndef LIBKPROBE_X86_64_ARCH_INSN_H
 #define LIBKPROBE_X86_64_ARCH_INSN_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define ARCH_BP_LEN		1	/* int3 */
@@ -50,6 +52,7 @@ struct arch_insn {
 	uint8_t kind;			/* enum x86_kind */
 	uint8_t cond;			/* jcc condition / enum x86_loop */
 	int8_t disp_off;		/* offset of a rip-relative disp32 */
+	bool eip_rel;			/* ...with addr32: eip-relative */
 	uint16_t ret_pop;		/* ret imm16 */
 	uint64_t target;		/* relative branches */
 	/* Indirect branches: register operand, or base + index*scale + disp. */

@@ -106,6 +106,19 @@ static bool is_jcc(unsigned int id)
 	}
 }
 
+/* Every instruction that changes the flow: emulated, never run from a
+ * slot. */
+static bool is_branch(const cs_insn *insn)
+{
+	const cs_detail *d = insn->detail;
+
+	for (int i = 0; i < d->groups_count; i++)
+		if (d->groups[i] == CS_GRP_JUMP || d->groups[i] == CS_GRP_CALL ||
+		    d->groups[i] == CS_GRP_RET)
+			return true;
+	return false;
+}
+
 /* The operand of jmp/call r/m64 into ai. Return 0 or -EOPNOTSUPP. */
 static int decode_indirect(const cs_insn *insn, struct arch_insn *ai)
 {
@@ -195,6 +208,13 @@ int x86_decode(const uint8_t *code, size_t len, uint64_t addr,
 
 	if (refused(insn)) {
 		ret = -EOPNOTSUPP;
+	} else if (is_branch(insn) && x->prefix[2] == X86_PREFIX_OPSIZE) {
+		/*
+		 * 0x66 on a near branch: AMD truncates the target to 16 bits,
+		 * Intel ignores the prefix and reads a longer offset than
+		 * Capstone decodes. Neither is worth emulating.
+		 */
+		ret = -EOPNOTSUPP;
 	} else if (insn->id == X86_INS_JMP || insn->id == X86_INS_CALL) {
 		bool call = insn->id == X86_INS_CALL;
 
@@ -232,8 +252,13 @@ int x86_decode(const uint8_t *code, size_t len, uint64_t addr,
 		for (int i = 0; i < x->op_count; i++) {
 			const cs_x86_op *op = &x->operands[i];
 
-			if (op->type != X86_OP_MEM || op->mem.base != X86_REG_RIP)
+			if (op->type != X86_OP_MEM ||
+			    (op->mem.base != X86_REG_RIP &&
+			     op->mem.base != X86_REG_EIP))
 				continue;
+			/* addr32: the address wraps at 4 GiB (see
+			 * x86_build_slot()). */
+			ai->eip_rel = op->mem.base == X86_REG_EIP;
 			ai->disp_off = riprel_disp_offset(insn, op->mem.disp);
 			if (ai->disp_off < 0) {
 				ret = -EOPNOTSUPP;
@@ -279,6 +304,10 @@ int x86_build_slot(const struct arch_insn *ai, uint64_t orig, uint64_t slot,
 		memcpy(&disp, ai->bytes + ai->disp_off, sizeof(disp));
 		abs = (int64_t)(orig + ai->len) + disp;
 		nd = abs - (int64_t)(slot + ai->len);
+		/* With addr32 the address is (eip + disp) mod 2^32: any
+		 * displacement reaches, modulo 2^32. */
+		if (ai->eip_rel)
+			nd = (int32_t)(uint32_t)nd;
 		if (nd != (int32_t)nd)
 			return -ERANGE;
 		disp = (int32_t)nd;

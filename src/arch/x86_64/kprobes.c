@@ -253,12 +253,32 @@ static bool x86_cond(unsigned int cond, unsigned long flags)
 	return (cond & 1) ? !r : r;
 }
 
-static enum arch_resume emu_fault(struct arch_fault *f, uintptr_t addr)
+static enum arch_resume emu_fault(struct arch_fault *f, uintptr_t addr,
+				  bool write)
 {
 	f->signo = SIGSEGV;
 	f->code = SEGV_MAPERR;
 	f->addr = addr;
+	f->write = write;
 	return ARCH_RESUME_FAULT;
+}
+
+#define X86_TRAP_PF	14
+#define X86_PF_WRITE	2
+#define X86_PF_USER	4
+#define X86_RF		0x10000ul
+
+/* What the kernel leaves in the frame of a user page fault: the vector,
+ * the error code (user, and write for a push), cr2, and RF, which the CPU
+ * sets in the flags it saves for a fault. Async-signal-safe. */
+void arch_fault_context(ucontext_t *uc, const struct arch_fault *f)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+
+	g[REG_TRAPNO] = X86_TRAP_PF;
+	g[REG_ERR] = X86_PF_USER | (f->write ? X86_PF_WRITE : 0);
+	g[REG_CR2] = (greg_t)f->addr;
+	g[REG_EFL] = (greg_t)((unsigned long)g[REG_EFL] | X86_RF);
 }
 
 /* The target of jmp/call r/m64, read through the guarded accessor. */
@@ -316,24 +336,24 @@ enum arch_resume arch_prepare_resume(const struct probe_point *pp,
 		break;
 	case X86_CALL:
 		if (kp_x86_safe_write64((uint64_t *)(regs->rsp - 8), next))
-			return emu_fault(fault, regs->rsp - 8);
+			return emu_fault(fault, regs->rsp - 8, true);
 		regs->rsp -= 8;
 		regs->rip = ai->target;
 		break;
 	case X86_RET:
 		if (kp_x86_safe_read64((const uint64_t *)regs->rsp, &v))
-			return emu_fault(fault, regs->rsp);
+			return emu_fault(fault, regs->rsp, false);
 		regs->rsp += 8 + ai->ret_pop;
 		regs->rip = v;
 		break;
 	case X86_JMP_IND:
 	case X86_CALL_IND:
 		if (indirect_target(ai, next, regs, &v, &ea))
-			return emu_fault(fault, ea);
+			return emu_fault(fault, ea, false);
 		if (ai->kind == X86_CALL_IND) {
 			if (kp_x86_safe_write64((uint64_t *)(regs->rsp - 8),
 						next))
-				return emu_fault(fault, regs->rsp - 8);
+				return emu_fault(fault, regs->rsp - 8, true);
 			regs->rsp -= 8;
 		}
 		regs->rip = v;
