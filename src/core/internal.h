@@ -146,7 +146,10 @@ int kp_blacklist_init(void);
 const char *kp_blacklisted(uintptr_t addr);
 
 /* ---- registration helpers for the other probe kinds (kprobes.c) ---- */
-int kp_register_locked(struct kprobe *p, bool func_entry);
+int kp_register_entry_batch(void *items, int num,
+			    struct kprobe *(*prepare)(void *items, int i,
+						      int *err),
+			    void (*undo)(void *items, int i));
 void kp_unregister_batch(struct kprobe **kps, int num);	/* NULLs skipped */
 bool kp_is_registered(const struct kprobe *p);
 

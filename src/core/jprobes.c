@@ -34,45 +34,34 @@ bool kp_is_jprobe(const struct kprobe *p)
 	return p->pre_handler == setjmp_pre_handler;
 }
 
+static struct kprobe *prepare_item(void *items, int i, int *err)
+{
+	struct jprobe *jp = ((struct jprobe **)items)[i];
+
+	if (!jp || !jp->entry) {
+		*err = kp_error(-EINVAL, "jprobe %d has no entry", i);
+		return NULL;
+	}
+	if (kp_is_registered(&jp->kp)) {
+		*err = kp_error(-EINVAL, "this jprobe is already registered");
+		return NULL;
+	}
+	jp->kp.pre_handler = setjmp_pre_handler;
+	jp->kp.break_handler = kp_jprobe_longjmp;
+	return &jp->kp;
+}
+
+static void undo_item(void *items, int i)
+{
+	struct jprobe *jp = ((struct jprobe **)items)[i];
+
+	jp->kp.pre_handler = NULL;
+	jp->kp.break_handler = NULL;
+}
+
 KP_EXPORT int register_jprobes(struct jprobe **jps, int num)
 {
-	struct kprobe **kps;
-	int ret = 0, i;
-
-	kp_clear_error();
-	if (!jps || num <= 0)
-		return kp_error(-EINVAL, "no probes given");
-	kps = calloc((size_t)num, sizeof(*kps));
-	if (!kps)
-		return -ENOMEM;
-	kp_lock();
-	ret = kp_init();
-	for (i = 0; !ret && i < num; i++) {
-		struct jprobe *jp = jps[i];
-
-		if (!jp || !jp->entry) {
-			ret = kp_error(-EINVAL, "jprobe %d has no entry", i);
-			break;
-		}
-		if (kp_is_registered(&jp->kp)) {
-			ret = kp_error(-EINVAL,
-				       "this jprobe is already registered");
-			break;
-		}
-		jp->kp.pre_handler = setjmp_pre_handler;
-		jp->kp.break_handler = kp_jprobe_longjmp;
-		kps[i] = &jp->kp;
-		ret = kp_register_locked(&jp->kp, true);
-		if (ret) {
-			kps[i] = NULL;
-			break;
-		}
-	}
-	if (ret)
-		kp_unregister_batch(kps, i);
-	kp_unlock();
-	free(kps);
-	return ret;
+	return kp_register_entry_batch(jps, num, prepare_item, undo_item);
 }
 
 KP_EXPORT int register_jprobe(struct jprobe *jp)

@@ -541,10 +541,49 @@ static void __unregister_kprobes(struct kprobe **kps, int num)
 	}
 }
 
-/* For kretprobes and jprobes: kprobe_mutex held. */
-int kp_register_locked(struct kprobe *p, bool func_entry)
+/*
+ * All-or-nothing registration of @num probes of a kind built on a kprobe at
+ * a function's entry (kretprobes, jprobes). @prepare(items, i, &err) readies
+ * item i and gives its kprobe (NULL and err on failure); @undo(items, i)
+ * takes that back. On a failure the items registered so far are
+ * unregistered and undone, and the error is returned.
+ */
+int kp_register_entry_batch(void *items, int num,
+			    struct kprobe *(*prepare)(void *items, int i,
+						      int *err),
+			    void (*undo)(void *items, int i))
 {
-	return __register_kprobe(p, func_entry);
+	struct kprobe **kps;
+	int ret, i;
+
+	kp_clear_error();
+	if (!items || num <= 0)
+		return kp_error(-EINVAL, "no probes given");
+	kps = calloc((size_t)num, sizeof(*kps));
+	if (!kps)
+		return -ENOMEM;
+	kp_lock();
+	ret = kp_init();
+	for (i = 0; !ret && i < num; i++) {
+		/* prepare() refuses an item already registered: preparing
+		 * would overwrite its live state. */
+		kps[i] = prepare(items, i, &ret);
+		if (!kps[i])
+			break;
+		ret = __register_kprobe(kps[i], true);
+		if (ret) {
+			undo(items, i);
+			break;
+		}
+	}
+	if (ret) {
+		__unregister_kprobes(kps, i);
+		for (int j = 0; j < i; j++)
+			undo(items, j);
+	}
+	kp_unlock();
+	free(kps);
+	return ret;
 }
 
 void kp_unregister_batch(struct kprobe **kps, int num)

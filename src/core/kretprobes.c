@@ -439,47 +439,30 @@ static void undo_prepare(struct kretprobe *rp)
 	rp->kp.pre_handler = NULL;
 }
 
+static struct kprobe *prepare_item(void *items, int i, int *err)
+{
+	struct kretprobe *rp = ((struct kretprobe **)items)[i];
+
+	if (!rp) {
+		*err = kp_error(-EINVAL, "rps[%d] is NULL", i);
+		return NULL;
+	}
+	if (kp_is_registered(&rp->kp)) {
+		*err = kp_error(-EINVAL, "this kretprobe is already registered");
+		return NULL;
+	}
+	*err = prepare_kretprobe(rp);
+	return *err ? NULL : &rp->kp;
+}
+
+static void undo_item(void *items, int i)
+{
+	undo_prepare(((struct kretprobe **)items)[i]);
+}
+
 KP_EXPORT int register_kretprobes(struct kretprobe **rps, int num)
 {
-	struct kprobe **kps;
-	int ret = 0, i;
-
-	kp_clear_error();
-	if (!rps || num <= 0)
-		return kp_error(-EINVAL, "no probes given");
-	kps = calloc((size_t)num, sizeof(*kps));
-	if (!kps)
-		return -ENOMEM;
-	kp_lock();
-	ret = kp_init();
-	for (i = 0; !ret && i < num; i++) {
-		if (!rps[i]) {
-			ret = kp_error(-EINVAL, "rps[%d] is NULL", i);
-			break;
-		}
-		if (kp_is_registered(&rps[i]->kp)) {
-			ret = kp_error(-EINVAL,
-				       "this kretprobe is already registered");
-			break;
-		}
-		ret = prepare_kretprobe(rps[i]);
-		if (ret)
-			break;
-		kps[i] = &rps[i]->kp;
-		ret = kp_register_locked(kps[i], true);
-		if (ret) {
-			undo_prepare(rps[i]);
-			break;
-		}
-	}
-	if (ret) {
-		kp_unregister_batch(kps, i);
-		for (int j = 0; j < i; j++)
-			undo_prepare(rps[j]);
-	}
-	kp_unlock();
-	free(kps);
-	return ret;
+	return kp_register_entry_batch(rps, num, prepare_item, undo_item);
 }
 
 KP_EXPORT int register_kretprobe(struct kretprobe *rp)
