@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <ucontext.h>
 
 #include "internal.h"
@@ -116,6 +117,16 @@ int arch_arm_kprobe(struct probe_point *pp)
 
 int arch_disarm_kprobe(struct probe_point *pp)
 {
+	struct kp_mapping m;
+
+	/*
+	 * Put the original byte back only over our int3, in a mapping that is
+	 * still executable: if the code was unloaded (dlclose) and something
+	 * else lives there now, writing would corrupt it.
+	 */
+	if (kp_find_mapping(pp->addr, &m) || !(m.prot & PROT_EXEC) ||
+	    *(const volatile uint8_t *)pp->addr != arch_bp_insn[0])
+		return -ESRCH;
 	return kp_text_poke(pp->addr, pp->ainsn.bytes, ARCH_BP_LEN);
 }
 

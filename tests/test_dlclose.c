@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A probe on code that is unloaded under it (dlclose) must not be the
+ * reason anything else breaks: unregistering it later must not write the
+ * saved byte into whatever lives at that address by then.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <kprobes.h>
+
+static const char *lib_path;
+static unsigned long hits;
+
+static int pre(struct kprobe *p, struct pt_regs *regs)
+{
+	hits++;
+	return 0;
+}
+
+static void test_unregister_after_dlclose(void **state)
+{
+	struct kprobe kp = { .pre_handler = pre };
+	long (*fn)(long);
+	void *h, *page, *fixed;
+	uintptr_t addr;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	h = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		fail_msg("dlopen(%s): %s", lib_path, dlerror());
+	fn = (long (*)(long))dlsym(h, "dl_target");
+	assert_non_null(fn);
+	kp.addr = (kprobe_opcode_t *)fn;
+	assert_int_equal(register_kprobe(&kp), 0);
+	assert_int_equal(fn(1), 13);
+	assert_int_equal(hits, 1);
+	addr = (uintptr_t)fn;
+
+	/* Unload it, and put other memory where its code was. */
+	assert_int_equal(dlclose(h), 0);
+	page = (void *)(addr & ~(uintptr_t)(pg - 1));
+	fixed = mmap(page, (size_t)pg, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (fixed == MAP_FAILED) {
+		/* Still mapped: the library was not unloaded after all. */
+		unregister_kprobe(&kp);
+		skip();
+	}
+	memset(fixed, 0xcc, (size_t)pg);	/* even an int3 lookalike */
+	((volatile uint8_t *)addr)[0] = 0xcc;
+
+	unregister_kprobe(&kp);
+	for (long i = 0; i < pg; i++)
+		if (((uint8_t *)fixed)[i] != 0xcc)
+			fail_msg("unregister_kprobe() wrote into memory mapped "
+				 "after dlclose, at offset %ld", i);
+	munmap(fixed, (size_t)pg);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unregister_after_dlclose),
+	};
+
+	if (argc < 2) {
+		puts("SKIP: needs the path of the test library");
+		return 77;
+	}
+	lib_path = argv[1];
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
