@@ -86,6 +86,12 @@ static const struct vec vectors[] = {
 	{ "jmpw *%ax", { 0x66, 0xff, 0xe0 }, 3, -EOPNOTSUPP, 0, 0 },
 	{ "retw", { 0x66, 0xc3 }, 2, -EOPNOTSUPP, 0, 0 },
 	{ "data16 je .+4", { 0x66, 0x74, 0x02 }, 3, -EOPNOTSUPP, 0, 0 },
+	{ "data16 loop .", { 0x66, 0xe2, 0xfe }, 3, -EOPNOTSUPP, 0, 0 },
+	/* Capstone 4 decodes these wrong (length and target): refused. */
+	{ "addr32 rex.w jmp .+0x107", { 0x67, 0x48, 0xe9, 0x00, 0x01, 0x00,
+	  0x00 }, 7, -EOPNOTSUPP, 0, 0 },
+	{ "addr32 rex.w call .+0x107", { 0x67, 0x48, 0xe8, 0x00, 0x01, 0x00,
+	  0x00 }, 7, -EOPNOTSUPP, 0, 0 },
 	/* Undecodable. */
 	{ "(bad: lone prefix)", { 0x66 }, 1, -EILSEQ, 0, 0 },
 };
