@@ -206,6 +206,19 @@ static bool target_is_encoded(const struct arch_insn *ai, uint64_t addr)
 	return rel == rel32;
 }
 
+/* ret is c3 at the end; ret imm16 is c2 iw at the end. */
+static bool ret_is_encoded(const struct arch_insn *ai)
+{
+	uint16_t imm;
+
+	if (ai->bytes[ai->len - 1] == 0xc3)
+		return ai->ret_pop == 0;
+	if (ai->len < 3 || ai->bytes[ai->len - 3] != 0xc2)
+		return false;
+	memcpy(&imm, ai->bytes + ai->len - 2, sizeof(imm));
+	return imm == ai->ret_pop;
+}
+
 /**
  * x86_decode() - decode one instruction and decide how to execute it.
  * @code: the original bytes at @addr, @len of them readable.
@@ -274,6 +287,10 @@ int x86_decode(const uint8_t *code, size_t len, uint64_t addr,
 		ai->kind = X86_RET;
 		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
 			ai->ret_pop = (uint16_t)x->operands[0].imm;
+		/* As for relative branches: the decoding must match the
+		 * bytes (Capstone 4 misreads "67 48 c2 iw"). */
+		if (!ret_is_encoded(ai))
+			ret = -EOPNOTSUPP;
 	} else {
 		ai->kind = insn->id == X86_INS_SYSCALL ? X86_SYSCALL : X86_OOL;
 		for (int i = 0; i < x->op_count; i++) {
