@@ -73,12 +73,17 @@ KP_EXPORT void unregister_jprobes(struct jprobe **jps, int num)
 {
 	if (!jps || num <= 0)
 		return;
-	kp_lock();
+	struct kprobe **kps = calloc((size_t)num, sizeof(*kps));
+
+	if (!kps)
+		return;
 	for (int i = 0; i < num; i++)
-		if (jps[i])
-			kp_unregister_batch((struct kprobe *[]){ &jps[i]->kp },
-					    1);
+		kps[i] = jps[i] ? &jps[i]->kp : NULL;
+	/* One grace period for the whole batch. */
+	kp_lock();
+	kp_unregister_batch(kps, num);
 	kp_unlock();
+	free(kps);
 }
 
 KP_EXPORT void unregister_jprobe(struct jprobe *jp)
