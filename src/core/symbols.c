@@ -1019,6 +1019,21 @@ static bool sym_better(const struct sym_entry *a, const struct sym_entry *b)
 	return sym_bind_rank(a->bind) > sym_bind_rank(b->bind);
 }
 
+/* The loaded object that maps @addr, the object list refreshed first.
+ * sym_lock held. Return 0 or -ENOENT (with a message). */
+static int object_at_locked(uintptr_t addr, struct sym_object **o)
+{
+	int ret = sym_refresh();
+
+	if (ret)
+		return ret;
+	*o = sym_object_at(addr);
+	if (!*o)
+		return kp_error(-ENOENT, "%#lx is in no loaded object",
+				(unsigned long)addr);
+	return 0;
+}
+
 int kp_sym_find_addr(uintptr_t addr, struct kp_symbol *out)
 {
 	const struct sym_entry *best = NULL;
@@ -1029,15 +1044,9 @@ int kp_sym_find_addr(uintptr_t addr, struct kp_symbol *out)
 	if (!out)
 		return -EINVAL;
 	pthread_mutex_lock(&sym_lock);
-	ret = sym_refresh();
+	ret = object_at_locked(addr, &o);
 	if (ret)
 		goto out;
-	o = sym_object_at(addr);
-	if (!o) {
-		ret = kp_error(-ENOENT, "%#lx is in no loaded object",
-			       (unsigned long)addr);
-		goto out;
-	}
 	ret = sym_parse(o);
 	if (ret)
 		goto out;
@@ -1080,15 +1089,9 @@ int kp_sym_object_of(uintptr_t addr, const char **path, uintptr_t *bias)
 	int ret;
 
 	pthread_mutex_lock(&sym_lock);
-	ret = sym_refresh();
+	ret = object_at_locked(addr, &o);
 	if (ret)
 		goto out;
-	o = sym_object_at(addr);
-	if (!o) {
-		ret = kp_error(-ENOENT, "%#lx is in no loaded object",
-			       (unsigned long)addr);
-		goto out;
-	}
 	if (path)
 		*path = o->path;
 	if (bias)
