@@ -49,6 +49,9 @@
 #define RL_F_POST	0x1	/* code between the site and the epilogue */
 #define RL_F_LOW	0x2	/* needs the low page */
 #define RL_F_MAY_REFUSE	0x4	/* a refusal is tolerated (reported) */
+#define RL_F_MAY_BE_MAPPED 0x8	/* a fault form whose address may be mapped
+				 * in some processes (ASan's shadow in the
+				 * low 4 GiB): skipped when it does not fault */
 
 /* Features a form needs (cpuid). */
 #define RL_REQ_AVX2	0x0001

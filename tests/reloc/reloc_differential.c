@@ -774,6 +774,15 @@ static int check_form(const struct rl_form *f, int i, struct counts *c)
 		return flush(f, i, "NONDETERMINISTIC unprobed runs", 1);
 	}
 	flush(f, i, "", 0);
+	if (f->kind == RL_KIND_FAULT && r_ref.faulted != 1 &&
+	    (f->flags & RL_F_MAY_BE_MAPPED)) {
+		/* Its address is mapped in this process: nothing to compare
+		 * (the non-faulting forms cover the relocation itself). */
+		printf("NOTE: form %d: its address is mapped here: skipped\n",
+		       i);
+		c->skipped++;
+		return 0;
+	}
 	if (f->kind == RL_KIND_FAULT && r_ref.faulted != 1) {
 		note("    the unprobed run raised no signal\n");
 		c->nondet++;
@@ -850,7 +859,8 @@ int main(int argc, char **argv)
 	printf("\nreloc_differential: %d forms; %d probed and compared "
 	       "(%d out of line, %d emulated branches, %d faulting); %d refused "
 	       "unexpectedly; %d refusals tolerated; %d in the refused group; "
-	       "%d skipped (CPU features)\n", c.forms, c.probed, c.ool,
+	       "%d skipped (CPU features, or a fault address mapped here)\n",
+	       c.forms, c.probed, c.ool,
 	       c.branch, c.fault, c.unexpected_refusals, c.tolerated,
 	       c.refused, c.skipped);
 	printf("reloc_differential: classes:");
