@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -191,6 +192,21 @@ int kprobe_list(FILE *out);
 /** kprobe_blacklist_print() - print the address ranges that cannot be probed
  * and why ("START-END  reason"). Return: the number of ranges. */
 int kprobe_blacklist_print(FILE *out);
+
+/**
+ * kprobe_optimization() - the process-wide switch for jump optimization,
+ * like the kernel's debug.kprobes-optimization sysctl. @enable: 1 turns it
+ * on (probes that qualify are optimized before the call returns), 0 turns
+ * it off (every optimized probe goes back to a breakpoint), -1 only asks.
+ * The environment variable LIBKPROBE_OPTIMIZE=0 starts a process with it
+ * off. Return: the previous setting (0 or 1), or a negative errno.
+ */
+int kprobe_optimization(int enable);
+/**
+ * kprobe_optimized() - is @p registered and reached by a jump (no trap)?
+ * See docs/design.md, "Jump optimization", for when a probe qualifies.
+ */
+bool kprobe_optimized(const struct kprobe *p);
 
 /*
  * Return probes (kretprobes).

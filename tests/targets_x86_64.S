@@ -514,4 +514,75 @@ LABEL(t_redzone_site)
 3:	ret
 END(t_redzone)
 
+
+/*
+ * Jump optimization (test_optprobe.c). Each function starts with at least
+ * 5 bytes of straight-line instructions unless it says otherwise.
+ */
+
+/* long t_opt_add(long x): x + 1. */
+	.p2align 4
+FUNC(t_opt_add)
+	movq	%rdi, %rax
+	addq	$1, %rax
+	ret
+END(t_opt_add)
+
+/* long t_opt_other(long x): 2x, where a redirecting handler sends calls. */
+	.p2align 4
+FUNC(t_opt_other)
+	leaq	(%rdi,%rdi), %rax
+	ret
+END(t_opt_other)
+
+/* long t_opt_fault(const long *p): *p + 1. The load is the second
+ * instruction of the range a jump at the entry replaces. */
+	.p2align 4
+FUNC(t_opt_fault)
+	nop
+LABEL(t_opt_fault_load)
+	movq	(%rdi), %rax
+	addq	$1, %rax
+	ret
+END(t_opt_fault)
+
+/* long t_opt_jumpin(long n): n (n >= 1) by a loop whose branch goes back
+ * to the entry's second instruction: the entry cannot be optimized. */
+	.p2align 4
+FUNC(t_opt_jumpin)
+	xorl	%eax, %eax
+1:	addq	$1, %rax
+	decq	%rdi
+	jg	1b
+	ret
+END(t_opt_jumpin)
+
+/* long t_opt_indirect(long x): x + 1, through an indirect jump, which may
+ * be a jump table's: nothing in the function can be optimized. */
+	.p2align 4
+FUNC(t_opt_indirect)
+	movq	%rdi, %rax
+	addq	$1, %rax
+	leaq	1f(%rip), %rcx
+	jmp	*%rcx
+1:	ret
+END(t_opt_indirect)
+
+/* void t_ymm(const uint8_t in[512], uint8_t out[512]): loads ymm0-15,
+ * runs the probed site, stores them (AVX). */
+	.p2align 4
+FUNC(t_ymm)
+	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	vmovdqu	\n * 32(%rdi), %ymm\n
+	.endr
+LABEL(t_ymm_site)
+	movq	%rdi, %rax
+	addq	$0, %rax
+	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	vmovdqu	%ymm\n, \n * 32(%rsi)
+	.endr
+	vzeroupper
+	ret
+END(t_ymm)
+
 	.section .note.GNU-stack, "", @progbits

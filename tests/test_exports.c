@@ -33,6 +33,8 @@ static const char *const public_api[] = {
 	"kprobe_last_error",
 	"kprobe_list",
 	"kprobe_blacklist_print",
+	"kprobe_optimization",
+	"kprobe_optimized",
 	"register_kretprobe",
 	"unregister_kretprobe",
 	"register_kretprobes",

@@ -196,16 +196,23 @@ static inline void kp_cleanup(struct kprobe **probes, int n)
 }
 
 #if defined(__x86_64__)
-/* While a probe is armed its first byte is int3 and the rest is untouched. */
+/*
+ * While a probe is armed its first byte is int3 and the rest is untouched;
+ * or, jump-optimized, its first 5 bytes are a jmp rel32 and the rest is
+ * untouched.
+ */
 #define kp_check_armed(addr, saved, ...) do {				\
 	uint8_t now_[KP_TEXT_LEN];					\
+	int skip_;							\
 	text_read((addr), now_, KP_TEXT_LEN);				\
-	if (now_[0] != KP_BREAKPOINT ||					\
-	    memcmp(now_ + 1, (saved) + 1, KP_TEXT_LEN - 1) != 0) {	\
+	skip_ = now_[0] == 0xe9 ? 5 : 1;				\
+	if ((now_[0] != KP_BREAKPOINT && now_[0] != 0xe9) ||		\
+	    memcmp(now_ + skip_, (saved) + skip_,			\
+		   KP_TEXT_LEN - skip_) != 0) {				\
 		print_error("ERROR: " __VA_ARGS__);			\
-		print_error(": expected int3 (0xcc) at %p and the "	\
-			    "following bytes unchanged\n",		\
-			    (const void *)(addr));			\
+		print_error(": expected int3 (0xcc) or a jmp rel32 "	\
+			    "(0xe9) at %p and the following bytes "	\
+			    "unchanged\n", (const void *)(addr));	\
 		kp_print_bytes("original", (saved), KP_TEXT_LEN);	\
 		kp_print_bytes("now     ", now_, KP_TEXT_LEN);		\
 		fail();							\

@@ -101,6 +101,36 @@ int arch_sigreturn_trampoline(uintptr_t *start, size_t *len);
 /* Name of the decoded instruction, for the listing ("mov", "call"...). */
 const char *arch_insn_name(const struct probe_point *pp);
 
+/* ---- jump optimization (registration time) ---- */
+
+/*
+ * Can pp's instruction and the ones after it be replaced by a jump to a
+ * detour? @func holds the enclosing function's original bytes (@func_len
+ * of them, from @func_addr). Decide the range (whole instructions covering
+ * at least a jump's length) and check, as the kernel's optprobes do, that
+ * it stays inside the function, that every instruction in it can run from
+ * the detour, and that nothing in the function branches into its middle.
+ * Return 0 (and the range in pp->ainsn), or -EOPNOTSUPP with *why set.
+ * An arch without jump optimization returns -EOPNOTSUPP.
+ */
+int arch_prepare_optimized(struct probe_point *pp, const uint8_t *func,
+			   size_t func_len, uintptr_t func_addr,
+			   const char **why);
+/* The range decided above: its length and original bytes. */
+size_t arch_opt_len(const struct probe_point *pp);
+const uint8_t *arch_opt_bytes(const struct probe_point *pp);
+/*
+ * Write the detour for pp into @buf (ARCH_SLOT_SIZE bytes) as it will run
+ * at @d->addr, and fill @d->copies. Return 0, or -ERANGE if an operand or
+ * the jump back is out of reach.
+ */
+int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
+			uint8_t *buf);
+/* The jump to @d written over the start of the range: ARCH_OPT_JMP_LEN
+ * bytes (the rest of the range is left as it is and never executed). */
+void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,
+		   uint8_t *buf);
+
 /* ---- return probes ---- */
 
 /*
@@ -136,6 +166,9 @@ void arch_ret_addr_set(struct pt_regs *regs, uintptr_t addr);
 /* jprobes: where jprobe_return() traps, and the bytes of the caller's
  * stack a jprobe saves (its stack arguments). */
 extern const char kp_jprobe_return_bp[];
+/* A breakpoint where a jump-optimized hit whose handler moved the stack
+ * pointer resumes, so that a signal return sets every register at once. */
+extern const char kp_opt_resume_bp[];
 #define ARCH_JPROBE_STACK	128
 
 /* Copy @n bytes (a multiple of 8) that may be unmapped; trap path.
@@ -167,6 +200,10 @@ enum arch_resume arch_prepare_resume(const struct probe_point *pp,
 				     const struct kp_slot *slot,
 				     struct pt_regs *regs,
 				     struct arch_fault *fault);
+
+/* After the handlers of a jump-optimized hit: keep only what a handler may
+ * change in regs (compared with @before); the stack pointer stays. */
+void arch_opt_regs_fixup(struct pt_regs *regs, const struct pt_regs *before);
 
 /* Make @uc look like the hardware's frame for @f at the probed
  * instruction (on x86_64: trapno, error code, cr2, RF). */

@@ -56,6 +56,17 @@ struct probe_point {
 	bool has_post;			/* read on the trap path */
 	struct kp_slot *slot;		/* NULL when emulated; kprobe_mutex */
 	struct kp_slot *boost;		/* boosted copy, used without post */
+	/* Jump optimization (optprobes.c). opt_slot is pp's detour, kept
+	 * while pp lives; detour (RCU) publishes it to the trap path from
+	 * before the jump is written until after it is gone: a trap at addr
+	 * meanwhile resumes in the detour's copy, never inside the range. */
+	struct kp_slot *opt_slot;
+	struct kp_slot *detour;
+	uint8_t opt_state;		/* enum kp_opt_state; kprobe_mutex */
+	bool opt_refused;		/* analysis said no; kprobe_mutex */
+	const char *opt_why;		/* ...and why */
+	uintptr_t func_addr;		/* the enclosing function */
+	size_t func_size;		/* 0 if unknown */
 	char *object;			/* for the listing */
 	char *symbol;			/* enclosing function, malloc'd */
 	uintptr_t sym_offset;
@@ -71,6 +82,29 @@ enum kp_slot_state {
 	KP_SLOT_CLEAN, KP_SLOT_USED, KP_SLOT_DIRTY, KP_SLOT_PARKED,
 };
 
+/* What a slot holds. */
+enum kp_slot_kind {
+	KP_SLOT_TRAP,		/* instruction, then the second trap */
+	KP_SLOT_BOOST,		/* instruction, then a jump back */
+	KP_SLOT_DETOUR,		/* a jump optimization's detour */
+};
+
+/* A probe point's jump optimization, as optprobes.c walks it. */
+enum kp_opt_state {
+	KP_OPT_NONE,		/* a breakpoint, or nothing */
+	KP_OPT_QUEUED,		/* waits for the end of the call */
+	KP_OPT_DONE,		/* the jump is in place */
+};
+
+/* The instructions a detour runs out of line: copy k starts at
+ * slot->addr + copy_off[k] and stands for the one at orig + orig_off[k]. */
+struct kp_copies {
+	uint8_t n;
+	uint8_t copy_off[ARCH_OPT_MAX_INSNS];
+	uint8_t orig_off[ARCH_OPT_MAX_INSNS];
+	uint8_t len[ARCH_OPT_MAX_INSNS];
+};
+
 struct kp_slot {
 	uintptr_t addr;		/* executable address of the slot */
 	uintptr_t orig;		/* the probed instruction's address */
@@ -78,10 +112,12 @@ struct kp_slot {
 	uint8_t trap_off;	/* offset of the second trap in the slot */
 	uint8_t insn_len;	/* bytes of the displaced instruction */
 	bool boosted;		/* jumps back: no second trap */
+	uint8_t kind;		/* enum kp_slot_kind */
 	uint8_t fixups;		/* the arch's */
 	uint8_t state;		/* enum kp_slot_state; kprobe_mutex */
 	atomic_int inflight;	/* threads between entering and leaving it */
 	struct probe_point *owner; /* NULL once unregistered; RCU */
+	struct kp_copies copies;	/* KP_SLOT_DETOUR */
 };
 
 /* ---- probe table (table.c): writers hold kprobe_mutex ---- */
@@ -124,12 +160,30 @@ void kp_slot_write(struct kp_slot *slot, const uint8_t *code, size_t len);
 void kp_slot_free(struct kp_slot *slot);
 int kp_slot_collect_garbage(void);
 struct kp_slot *kp_slot_lookup(uintptr_t addr);	/* async-signal-safe */
-struct kp_slot *kp_boost_slot_find(uintptr_t orig);
-void kp_boost_slot_park(struct kp_slot *slot);
+struct kp_slot *kp_parked_slot_find(uintptr_t orig, enum kp_slot_kind kind);
+void kp_slot_park(struct kp_slot *slot);
+/* Trap path: a fault at @ip in a detour's copies (async-signal-safe). */
+
 void kp_slots_stats(int *pages, int *used, int *dirty);
 
 /* ---- trap entry (trap.c) ---- */
 int kp_trap_init(void);
+
+/* ---- jump optimization (optprobes.c): kprobe_mutex held ---- */
+void kp_opt_init(void);
+/* pp's handlers or state changed: queue it for optimizing, or take its
+ * jump out now (before a disarm, or when it may no longer be optimized). */
+void kp_opt_update(struct probe_point *pp);
+/* A probe point is being created at @addr: undo a jump covering it. */
+void kp_opt_make_room(uintptr_t addr);
+/* Optimize what was queued; at the end of each public call. */
+void kp_opt_run(void);
+/* The probe point is going away: take its jump out (it stays disarmed
+ * or armed with a breakpoint as it was) and release its detour later. */
+void kp_opt_remove(struct probe_point *pp);
+void kp_opt_release(struct probe_point *pp);	/* after a grace period */
+/* Original bytes under optimized jumps, for kp_read_text(). */
+void kp_opt_recover(uintptr_t addr, uint8_t *buf, size_t len);
 
 /* ---- the program's view of our signals (signals.c); async-signal-safe */
 int kp_real_sigaction(int sig, const struct sigaction *act,
@@ -156,6 +210,8 @@ bool kp_is_registered(const struct kprobe *p);
 /* ---- trap path services for the other probe kinds (trap.c) ---- */
 void kp_handler_enter(struct kprobe *kp);	/* async-signal-safe */
 void kp_handler_exit(void);			/* async-signal-safe */
+void kp_self_enter(void);
+void kp_self_exit(void);
 /* 0 on the thread's own stack, else the base of the alternate signal stack
  * the trapped code runs on. Inside a trap only. */
 uintptr_t kp_trap_stack_id(void);

@@ -31,6 +31,8 @@ void kp_lock(void)
 
 void kp_unlock(void)
 {
+	/* The end of a public call: optimize what it queued, in one batch. */
+	kp_opt_run();
 	kp_mapping_cache(false);
 	kp_holding = false;
 	pthread_mutex_unlock(&kprobe_mutex);
@@ -73,6 +75,7 @@ int kp_init(void)
 		return err;
 	done = true;
 	err = arch_init();
+	kp_opt_init();
 	if (!err)
 		err = kp_trap_init();
 	/* After the handlers: the blacklist reads their sa_restorer. */
@@ -166,8 +169,10 @@ static int arm_kprobe(struct probe_point *pp)
 	if (pp->armed)
 		return 0;
 	ret = arch_arm_kprobe(pp);
-	if (!ret)
+	if (!ret) {
 		pp->armed = true;
+		kp_opt_update(pp);
+	}
 	return ret;
 }
 
@@ -175,6 +180,7 @@ static void disarm_kprobe(struct probe_point *pp)
 {
 	if (!pp->armed)
 		return;
+	kp_opt_remove(pp);	/* the breakpoint first, then the byte */
 	arch_disarm_kprobe(pp);
 	pp->armed = false;
 	kp_note_disarmed(pp->addr);
@@ -193,8 +199,13 @@ static void update_probe_point(struct probe_point *pp)
 		enabled++;
 		has_post |= n->kp->post_handler != NULL;
 	}
+	/* A jump runs no post_handler: take it out before saying there is
+	 * one, so that no hit through the jump misses it. */
+	if (has_post || !enabled)
+		kp_opt_remove(pp);
 	pp->nr_enabled = enabled;
 	__atomic_store_n(&pp->has_post, has_post, __ATOMIC_RELEASE);
+	kp_opt_update(pp);
 }
 
 /* ---- resolving and checking a request ---- */
@@ -289,7 +300,7 @@ static int check_boundary(const struct kp_target *t)
 static struct kp_slot *get_boost_slot(struct probe_point *pp)
 {
 	uint8_t code[ARCH_SLOT_SIZE];
-	struct kp_slot *slot = kp_boost_slot_find(pp->addr);
+	struct kp_slot *slot = kp_parked_slot_find(pp->addr, KP_SLOT_BOOST);
 
 	if (slot) {
 		memset(code, 0, sizeof(code));
@@ -320,7 +331,8 @@ static void release_slots(struct probe_point *pp)
 	if (pp->slot)
 		kp_slot_free(pp->slot);
 	if (pp->boost)
-		kp_boost_slot_park(pp->boost);
+		kp_slot_park(pp->boost);
+	kp_opt_release(pp);
 }
 
 static void free_probe_point(struct probe_point *pp)
@@ -345,6 +357,8 @@ static struct probe_point *alloc_probe_point(const struct kp_target *t,
 		return NULL;
 	}
 	pp->addr = t->addr;
+	pp->func_addr = t->func.addr;
+	pp->func_size = t->func.size;
 	pp->symbol = strdup(t->func.name ? t->func.name : "?");
 	pp->sym_offset = t->addr - t->func.addr;
 	pp->object = strdup(t->func.object ? t->func.object : t->map.path);
@@ -412,6 +426,8 @@ static int __register_kprobe(struct kprobe *p, bool func_entry)
 
 	pp = kp_table_lookup(t.addr);
 	if (!pp) {
+		/* A breakpoint must not land inside an optimized jump. */
+		kp_opt_make_room(t.addr);
 		ret = check_boundary(&t);
 		if (ret)
 			return ret;
@@ -519,6 +535,8 @@ static void __unregister_kprobes(struct kprobe **kps, int num)
 				kp_rcu_assign(pp->slot->owner, NULL);
 			if (pp->boost)
 				kp_rcu_assign(pp->boost->owner, NULL);
+			if (pp->opt_slot)
+				kp_rcu_assign(pp->opt_slot->owner, NULL);
 			/* pp->hnext and pp->probes stay: readers. */
 			pp->gc_next = dead_pps;
 			dead_pps = pp;

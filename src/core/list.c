@@ -29,7 +29,7 @@ KP_EXPORT int kprobe_list(FILE *out)
 			for (n = pp->probes; n; n = n->next) {
 				unsigned int flags = n->kp->flags;
 
-				fprintf(out, "%016lx  %c  %s+0x%lx  %s%s%s%s\n",
+				fprintf(out, "%016lx  %c  %s+0x%lx  %s%s%s%s%s\n",
 					(unsigned long)pp->addr,
 					kp_is_kretprobe(n->kp) ? 'r' :
 					kp_is_jprobe(n->kp) ? 'j' : 'k',
@@ -40,6 +40,9 @@ KP_EXPORT int kprobe_list(FILE *out)
 						"  [GONE]" : "",
 					flags & KPROBE_FLAG_DISABLED ?
 						"  [DISABLED]" : "",
+					pp->opt_state == KP_OPT_DONE ?
+						"  [OPTIMIZED]" : "",
+					pp->opt_state != KP_OPT_DONE &&
 					pp->boost && !pp->has_post ?
 						"  [BOOSTED]" : "");
 				count++;

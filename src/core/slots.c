@@ -292,15 +292,15 @@ int kp_slot_collect_garbage(void)
 }
 
 /*
- * Boosted slots. A thread leaves a boosted slot by its jump, with no trap,
+ * Boosted slots and detours. A thread leaves them by a jump, with no trap,
  * so no count can say when the last one left, and a thread preempted there
  * may stay for any time. Such a slot is therefore never rewritten for
  * another instruction: when its probe goes it is parked, and a later probe
- * on the same address whose boosted code comes out byte for byte the same
- * takes it back as it is (a thread still inside runs the same code either
- * way). The cost is one slot per distinct address ever boosted.
+ * on the same address whose code comes out byte for byte the same takes it
+ * back as it is (a thread still inside runs the same code either way). The
+ * cost is one slot per distinct address ever boosted or optimized.
  */
-struct kp_slot *kp_boost_slot_find(uintptr_t orig)
+struct kp_slot *kp_parked_slot_find(uintptr_t orig, enum kp_slot_kind kind)
 {
 	struct kp_slot_page *pg;
 
@@ -308,12 +308,13 @@ struct kp_slot *kp_boost_slot_find(uintptr_t orig)
 	for (pg = slot_pages; pg; pg = pg->next)
 		for (int i = 0; i < pg->nslots; i++)
 			if (pg->slots[i].state == KP_SLOT_PARKED &&
+			    pg->slots[i].kind == kind &&
 			    pg->slots[i].orig == orig)
 				return &pg->slots[i];
 	return NULL;
 }
 
-void kp_boost_slot_park(struct kp_slot *slot)
+void kp_slot_park(struct kp_slot *slot)
 {
 	kp_assert_locked();
 	slot->state = KP_SLOT_PARKED;	/* still counted in its page's nused */

@@ -142,8 +142,9 @@ void kp_text_atfork_child(void)
 }
 
 /*
- * Read code as it was: where a breakpoint of ours sits, put back the bytes
- * it hides (the kernel's recover_probed_instruction()). kprobe_mutex held.
+ * Read code as it was: where a breakpoint or an optimized probe's jump of
+ * ours sits, put back the bytes it hides (the kernel's
+ * recover_probed_instruction()). kprobe_mutex held.
  */
 void kp_read_text(uintptr_t addr, void *dst, size_t len)
 {
@@ -164,6 +165,7 @@ void kp_read_text(uintptr_t addr, void *dst, size_t len)
 		n = len - i < ARCH_BP_LEN ? len - i : ARCH_BP_LEN;
 		memcpy(d + i, arch_saved_bytes(pp), n);
 	}
+	kp_opt_recover(addr, d, len);
 }
 
 /*

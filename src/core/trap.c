@@ -39,6 +39,7 @@
  * of a signal handler) and is dropped.
  */
 #define KP_MAX_HITS 16
+#define KP_MAX_RESUME 4
 
 struct kp_hit {
 	struct kp_slot *slot;
@@ -59,6 +60,11 @@ struct kprobe_ctlblk {
 	struct kprobe *current;	/* whose handler runs */
 	int nhits;
 	struct kp_hit hits[KP_MAX_HITS];
+	/* Jump-optimized hits whose handler moved the stack pointer: their
+	 * registers, applied by the trap at kp_opt_resume_bp. LIFO: a
+	 * signal handler's hit in between completes before ours goes on. */
+	int nresume;
+	struct pt_regs resume[KP_MAX_RESUME];
 };
 
 static __thread struct kprobe_ctlblk kcb
@@ -104,6 +110,21 @@ void kp_handler_enter(struct kprobe *kp)
 void kp_handler_exit(void)
 {
 	handler_exit();
+}
+
+/*
+ * Around libkprobe's own work after a probe is armed (the optimizer): a
+ * probe this thread hits meanwhile is a recursive hit, counted in nmissed,
+ * as if a handler had hit it; the handlers count the program's calls only.
+ */
+void kp_self_enter(void)
+{
+	kcb.handler_depth++;
+}
+
+void kp_self_exit(void)
+{
+	kcb.handler_depth--;
 }
 
 /* Async-signal-safe; inside a trap only. */
@@ -345,8 +366,17 @@ static void resume_probe(const struct probe_point *pp, ucontext_t *uc,
 {
 	/* Boosted: one trap, when no post_handler wants the second. */
 	struct kp_slot *slot = !run_post && pp->boost ? pp->boost : pp->slot;
+	struct kp_slot *detour = kp_rcu_deref(pp->detour);
 	struct arch_fault fault;
 
+	/* A detour exists: its copy covers the whole range the jump is (or
+	 * is about to be) written over, so no thread is sent back into it. */
+	if (detour && !run_post) {
+		instruction_pointer_set(regs,
+			detour->addr + detour->copies.copy_off[0]);
+		arch_regs_to_uc(regs, uc);
+		return;
+	}
 	switch (arch_prepare_resume(pp, slot, regs, &fault)) {
 	case ARCH_RESUME_EMULATED:
 		if (run_post)
@@ -400,6 +430,53 @@ static void kp_hit(const struct probe_point *pp, ucontext_t *uc)
 		run_post = __atomic_load_n(&pp->has_post, __ATOMIC_RELAXED);
 	}
 	resume_probe(pp, uc, &regs, run_post, handlers);
+}
+
+/* ---- jump-optimized hits ---- */
+
+/*
+ * A jump-optimized probe was hit: kp_optprobe_common (the arch's) calls
+ * this on the thread's own stack, in its ordinary context (which may be
+ * one of the program's signal handlers), with every register saved in
+ * @regs. Run the pre_handlers; return where the thread goes on: the
+ * detour's copy of the replaced instructions, or the address a handler
+ * took over with. The detour's slot is never freed, and its owner is read
+ * inside a section, so a thread that entered a detour just before its
+ * probe went finds NULL there and simply goes on. Async-signal-safe.
+ */
+__attribute__((used)) uintptr_t kp_optprobe_handler(struct kp_slot *d,
+						   struct pt_regs *regs);
+uintptr_t kp_optprobe_handler(struct kp_slot *d, struct pt_regs *regs)
+{
+	uintptr_t resume = d->addr + d->copies.copy_off[0];
+	int saved_errno = errno;
+	struct probe_point *pp;
+	struct pt_regs before = *regs;
+
+	section_enter();
+	pp = kp_rcu_deref(d->owner);
+	if (pp) {
+		if (kcb.handler_depth > 0)
+			inc_missed(pp);		/* a handler hit a probe */
+		else if (run_pre_handlers(pp, regs))
+			resume = instruction_pointer(regs);
+	}
+	section_exit();
+	if (user_stack_pointer(regs) != user_stack_pointer(&before) &&
+	    kcb.nresume < KP_MAX_RESUME) {
+		/*
+		 * A handler moved the stack pointer too (e.g. to return from
+		 * the function at once): the detour cannot switch stacks and
+		 * jump in one step without writing below the new one, but a
+		 * signal return can. Go through one trap.
+		 */
+		kcb.resume[kcb.nresume++] = *regs;
+		*regs = before;
+		return (uintptr_t)kp_opt_resume_bp;
+	}
+	arch_opt_regs_fixup(regs, &before);
+	errno = saved_errno;
+	return resume;
 }
 
 /* ---- jprobes ---- */
@@ -457,7 +534,8 @@ static void kp_jprobe_break(ucontext_t *uc)
 	} else {
 		kp_jprobe_longjmp(p, &regs);
 	}
-	if (pp && arch_is_breakpoint(pp->addr))
+	if (pp && (arch_is_breakpoint(pp->addr) ||
+		   kp_rcu_deref(pp->detour)))
 		resume_probe(pp, uc, &regs,
 			     __atomic_load_n(&pp->has_post, __ATOMIC_RELAXED),
 			     true);
@@ -523,6 +601,8 @@ static bool kp_breakpoint(uintptr_t addr, ucontext_t *uc)
 	slot = pp ? NULL : kp_slot_lookup(addr);
 	if (pp && bp) {
 		kp_hit(pp, uc);
+	} else if (addr == (uintptr_t)kp_opt_resume_bp && kcb.nresume > 0) {
+		arch_regs_to_uc(&kcb.resume[--kcb.nresume], uc);
 	} else if (addr == (uintptr_t)kp_jprobe_return_bp && kcb.jp_active) {
 		kp_jprobe_break(uc);
 	} else if (slot && slot->trap_off &&
@@ -571,9 +651,44 @@ static void kp_sigtrap(int sig, siginfo_t *info, void *ctx)
 
 /* ---- faults ---- */
 
-/* A fault in the displaced instruction: the program must see it at the
- * probed address, as if no probe were there. */
-static bool kp_slot_fault(struct kp_slot *slot, int sig, ucontext_t *uc)
+/*
+ * Where a fault at @ip in @slot happened: in the displaced instruction of
+ * a slot, or in one of a detour's copies. Return the copy's start and set
+ * *orig to the original instruction it stands for, and *first if that is
+ * the probed one; or return 0. Async-signal-safe.
+ */
+static uintptr_t fault_copy(const struct kp_slot *slot, uintptr_t ip,
+			    uintptr_t *orig, bool *first)
+{
+	const struct kp_copies *c = &slot->copies;
+
+	if (slot->kind != KP_SLOT_DETOUR) {
+		if (ip < slot->addr || ip >= slot->addr + slot->insn_len)
+			return 0;
+		*orig = slot->orig;
+		*first = true;
+		return slot->addr;
+	}
+	for (int k = 0; k < c->n; k++) {
+		uintptr_t at = slot->addr + c->copy_off[k];
+
+		if (ip >= at && ip < at + c->len[k]) {
+			*orig = slot->orig + c->orig_off[k];
+			*first = k == 0;
+			return at;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A fault in an instruction run out of line: the program must see it at
+ * the original address, as if no probe were there. The probe's
+ * fault_handlers see the probed instruction's faults. Return true if one
+ * handled it.
+ */
+static bool kp_slot_fault(struct kp_slot *slot, uintptr_t orig, bool first,
+			  int sig, ucontext_t *uc)
 {
 	struct probe_point *pp = kp_rcu_deref(slot->owner);
 	struct pt_regs regs;
@@ -584,11 +699,11 @@ static bool kp_slot_fault(struct kp_slot *slot, int sig, ucontext_t *uc)
 
 	arch_uc_to_regs(uc, &regs);
 	/* The faulting instruction changed nothing: regs are those at orig. */
-	instruction_pointer_set(&regs, slot->orig);
+	instruction_pointer_set(&regs, orig);
 	/* A boosted hit leaves no record: it ran the handlers unless it was
 	 * a recursive hit, inside one of ours. */
 	if (slot->boosted)
-		ran_handlers = kcb.handler_depth == 0;
+		ran_handlers = first && kcb.handler_depth == 0;
 	else
 		ran_handlers = pop_hit(slot, &hit) && hit.handlers;
 	if (ran_handlers && pp) {
@@ -653,7 +768,8 @@ static void kp_sigfault(int sig, siginfo_t *info, void *ctx)
 	struct kp_msg report;
 	bool handled = false, ours = false;
 	struct kp_slot *slot;
-	uintptr_t ip;
+	uintptr_t ip, copy = 0, orig = 0;
+	bool first = false;
 
 	if (arch_fixup_exception(uc))
 		goto out;
@@ -661,17 +777,17 @@ static void kp_sigfault(int sig, siginfo_t *info, void *ctx)
 	section_enter();
 	ip = arch_uc_ip(uc);
 	slot = kp_slot_lookup(ip);
-	if (slot && ip >= slot->addr && ip < slot->addr + slot->insn_len) {
+	if (slot && (copy = fault_copy(slot, ip, &orig, &first))) {
 		struct probe_point *pp = kp_rcu_deref(slot->owner);
+		uintptr_t a = (uintptr_t)info->si_addr, a_copy, a_orig;
+		bool a_first;
 
-		handled = kp_slot_fault(slot, sig, uc);
+		handled = kp_slot_fault(slot, orig, first, sig, uc);
 		ours = true;
 		/* SIGFPE and SIGILL name the instruction, not data: the
-		 * program must see the probed one. */
-		if ((uintptr_t)info->si_addr >= slot->addr &&
-		    (uintptr_t)info->si_addr < slot->addr + slot->insn_len)
-			info->si_addr = (void *)(slot->orig +
-				((uintptr_t)info->si_addr - slot->addr));
+		 * program must see the original one. */
+		if ((a_copy = fault_copy(slot, a, &a_orig, &a_first)))
+			info->si_addr = (void *)(a_orig + (a - a_copy));
 		msg_str(&report, "libkprobe: ");
 		msg_signame(&report, sig);
 		msg_str(&report, " from the probed instruction of ");
@@ -688,9 +804,18 @@ static void kp_sigfault(int sig, siginfo_t *info, void *ctx)
 		ours = true;
 	}
 	section_exit();
-	if (!handled)
+	if (!handled) {
 		chain_report(sig, info, uc, info->si_code > 0,
 			     ours ? &report : NULL);
+		/*
+		 * The program's handler returned without moving the thread:
+		 * a detour's instruction runs again from its copy (inside a
+		 * jump's range the original bytes are gone), and so does a
+		 * boosted one, whose handlers already ran for this hit.
+		 */
+		if (copy && slot->boosted && arch_uc_ip(uc) == orig)
+			arch_uc_set_ip(uc, copy);
+	}
 out:
 	errno = saved_errno;
 }

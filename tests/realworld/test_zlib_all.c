@@ -1437,6 +1437,7 @@ static void register_pass(struct zprobe *z, int n, const char *pass)
 {
 	struct kprobe **kps = calloc(n, sizeof(*kps));
 	int i, m = 0, ret, accepted = 0, wrong = 0, unarmed = 0, nreg = n;
+	int optimized = 0;
 	char d[256];
 
 	if (!kps)
@@ -1501,13 +1502,15 @@ static void register_pass(struct zprobe *z, int n, const char *pass)
 				    d, (void *)z[i].kp.addr);
 			wrong++;
 		}
-		if (text_byte(z[i].kp.addr) != KP_BREAKPOINT)
+		if (kprobe_optimized(&z[i].kp))
+			optimized++;
+		else if (text_byte(z[i].kp.addr) != KP_BREAKPOINT)
 			unarmed++;
 	}
-	printf("%s: %d probes registered in one batch, %d refused\n", pass,
-	       nreg, n - nreg);
-	kp_check_eq(unarmed, 0, "%s: registered probes whose first byte is "
-		    "not int3", pass);
+	printf("%s: %d probes registered in one batch, %d refused, %d "
+	       "jump-optimized\n", pass, nreg, n - nreg, optimized);
+	kp_check_eq(unarmed, 0, "%s: registered probes neither optimized "
+		    "nor with int3 as their first byte", pass);
 	kp_check_eq(wrong, 0, "%s: refusals of probe-able instructions (or "
 		    "probes registered at the wrong address), listed above",
 		    pass);

@@ -11,7 +11,9 @@
 
 #define ARCH_BP_LEN		1	/* int3 */
 #define ARCH_MAX_INSN		16	/* 15 bytes, rounded */
-#define ARCH_SLOT_SIZE		32
+/* A slot holds one displaced instruction and a trap or a jump back, or a
+ * jump optimization's detour (optprobe.c): 64 bytes fit either. */
+#define ARCH_SLOT_SIZE		64
 /* rel32 displacements reach +-2 GiB; keep a margin for the slot's size. */
 #define ARCH_SLOT_REACH		((1ul << 31) - (1ul << 16))
 /* Patch through /proc/self/mem (see text.c). */
@@ -24,6 +26,13 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 /* libunwind's names for this arch (it is loaded with dlopen). */
 #define ARCH_UNW_PREFIX		"_ULx86_64_"
 #define ARCH_UNW_GETCONTEXT	"_Ux86_64_getcontext"
+
+/* Jump optimization: a 5-byte jmp rel32 replaces whole instructions, at
+ * most 4 + 15 bytes of them; the detour's layout is in optprobe.c. */
+#define ARCH_OPT_JMP_LEN	5
+#define ARCH_OPT_MAX		(ARCH_OPT_JMP_LEN - 1 + 15)
+#define ARCH_OPT_MAX_INSNS	ARCH_OPT_JMP_LEN
+#define ARCH_OPT_FIRST_BYTE	0xe9	/* jmp rel32 */
 
 /* How a probed instruction is executed. */
 enum x86_kind {
@@ -62,12 +71,19 @@ struct arch_insn {
 	uint8_t scale;
 	int64_t disp;
 	char mnemonic[32];
+	/* Jump optimization (optprobe.c): the original bytes of the
+	 * instructions a jmp rel32 replaces, opt_len of them. */
+	uint8_t opt_len;
+	uint8_t opt_bytes[ARCH_OPT_MAX];
 };
 
 /* Pure decoding (insn.c): no process state, testable on bytes alone. */
 int x86_decode(const uint8_t *code, size_t len, uint64_t addr,
 	       struct arch_insn *ai);
 int x86_insn_length(const uint8_t *code, size_t len, uint64_t addr);
+void x86_init_save_area(void);
+int x86_scan_branches(const uint8_t *code, size_t len, uint64_t addr,
+		      uint64_t lo, uint64_t hi, const char **why);
 int x86_build_slot(const struct arch_insn *ai, uint64_t orig,
 		   uint64_t slot, uint8_t *buf, uint8_t *trap_off,
 		   uint64_t *resume, uint8_t *fixups);

@@ -365,3 +365,65 @@ int x86_build_slot(const struct arch_insn *ai, uint64_t orig, uint64_t slot,
 	*fixups = ai->kind == X86_SYSCALL ? X86_FIXUP_RCX : 0;
 	return 0;
 }
+
+/**
+ * x86_scan_branches() - may a range inside a function be replaced whole?
+ * Decode the function (@code, @len bytes at @addr) from start to end and
+ * look at every branch: none may land strictly inside (@lo, @hi), where a
+ * jump's rel32 would then be executed as code, and there may be no
+ * indirect jump, whose targets (a switch's table) cannot be known. Calls
+ * are fine: the range holds none, so no return address points into it.
+ * Return: 0, or -EOPNOTSUPP with *why set.
+ */
+int x86_scan_branches(const uint8_t *code, size_t len, uint64_t addr,
+		      uint64_t lo, uint64_t hi, const char **why)
+{
+	const uint8_t *p = code;
+	uint64_t pc = addr;
+	cs_insn *insn;
+	int ret = 0;
+
+	if (cs_init())
+		return -ENOMEM;
+	insn = cs_malloc(cs_handle);
+	if (!insn)
+		return -ENOMEM;
+	while (len && !ret) {
+		const cs_detail *d;
+		bool jump = false, call = false;
+
+		if (!cs_disasm_iter(cs_handle, &p, &len, &pc, insn)) {
+			*why = "the function does not decode from start to end";
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		d = insn->detail;
+		for (int i = 0; i < d->groups_count; i++) {
+			jump |= d->groups[i] == CS_GRP_JUMP;
+			call |= d->groups[i] == CS_GRP_CALL;
+		}
+		/* Capstone 4 leaves the loop family out of its jump group. */
+		jump |= insn->id == X86_INS_LOOP || insn->id == X86_INS_LOOPE ||
+			insn->id == X86_INS_LOOPNE || insn->id == X86_INS_JRCXZ ||
+			insn->id == X86_INS_JECXZ || insn->id == X86_INS_JCXZ;
+		if (!jump && !call)
+			continue;
+		if (d->x86.op_count == 1 && d->x86.operands[0].type == X86_OP_IMM) {
+			uint64_t t = (uint64_t)d->x86.operands[0].imm;
+
+			/* A 0x66 prefix may cut the target to 16 bits: judge
+			 * the target as the CPU might compute it, too. */
+			if ((t > lo && t < hi) ||
+			    (d->x86.prefix[2] == X86_PREFIX_OPSIZE &&
+			     ((t & 0xffff) > lo && (t & 0xffff) < hi))) {
+				*why = "a branch in the function jumps into the range";
+				ret = -EOPNOTSUPP;
+			}
+		} else if (jump) {
+			*why = "the function has an indirect jump (a jump table?)";
+			ret = -EOPNOTSUPP;
+		}
+	}
+	cs_free(insn, 1);
+	return ret;
+}

@@ -24,6 +24,7 @@ extern const char kp_x86_safe_fault[];
 
 int arch_init(void)
 {
+	x86_init_save_area();
 	return 0;
 }
 
@@ -67,6 +68,7 @@ int arch_prepare_slot(const struct probe_point *pp, struct kp_slot *slot,
 	slot->resume = resume;
 	slot->insn_len = pp->ainsn.len;
 	slot->boosted = false;
+	slot->kind = KP_SLOT_TRAP;
 	return ret;
 }
 
@@ -107,6 +109,7 @@ int arch_prepare_boost(const struct probe_point *pp, struct kp_slot *slot,
 	slot->resume = resume;
 	slot->insn_len = len;
 	slot->boosted = true;
+	slot->kind = KP_SLOT_BOOST;
 	return 0;
 }
 
@@ -232,6 +235,16 @@ void arch_regs_to_uc(const struct pt_regs *regs, ucontext_t *uc)
 	g[REG_RSP] = (greg_t)regs->rsp;
 	g[REG_EFL] = (greg_t)(((unsigned long)g[REG_EFL] & ~X86_USER_FLAGS) |
 			      (regs->eflags & X86_USER_FLAGS));
+}
+
+/* Async-signal-safe. */
+void arch_opt_regs_fixup(struct pt_regs *regs, const struct pt_regs *before)
+{
+	regs->eflags = (before->eflags & ~X86_USER_FLAGS) |
+		       (regs->eflags & X86_USER_FLAGS);
+	regs->rsp = before->rsp;
+	regs->cs = before->cs;
+	regs->ss = before->ss;
 }
 
 static unsigned long *reg_slot(struct pt_regs *regs, int idx)

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * x86_64 jump optimization: the analysis that says whether a probe's range
+ * may be replaced by a jmp rel32, and the detour that jump leads to.
+ *
+ * A detour is one slot (ARCH_SLOT_SIZE bytes, within rel32 reach of the
+ * probe):
+ *
+ *   +0   .quad  the struct kp_slot of this detour
+ *   +8   .quad  the probed address
+ *   +16  .quad  kp_optprobe_common
+ *   +24  lea    -128(%rsp), %rsp        step over the red zone
+ *   +29  call   *-19(%rip)              kp_optprobe_common; pushes +35
+ *   +35  the replaced instructions, relocated
+ *        jmp    back to the first byte after the range
+ *
+ * kp_optprobe_common (optprobe.S) saves everything, calls the handlers in
+ * C, restores everything and returns with "ret $128": into +35, or to the
+ * address a handler chose, with rsp back to what it was at the probe. The
+ * call's push lands 136 bytes below the probed code's rsp, under its red
+ * zone, which nothing here ever writes.
+ *
+ * Registration time only (kprobe_mutex held), except where marked.
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define DT_SLOT		0
+#define DT_ORIG		8
+#define DT_COMMON	16
+#define DT_ENTRY	24
+#define DT_COPY		35
+
+extern const char kp_optprobe_common[];
+
+/* How kp_optprobe_common saves the vector and x87 state (optprobe.S). */
+enum { KP_X86_FXSAVE, KP_X86_XSAVE, KP_X86_XSAVEC };
+__attribute__((visibility("hidden"))) uint32_t kp_x86_save_kind;
+__attribute__((visibility("hidden"))) uint64_t kp_x86_save_size = 512 + 64;
+__attribute__((visibility("hidden"))) uint64_t kp_x86_save_mask;
+
+/* What the CPU and the kernel let us save: XCR0's components, except AMX
+ * tile data (8 KiB, and a program must ask the kernel before using it). */
+void x86_init_save_area(void)
+{
+	unsigned int a, b, c, d;
+	uint32_t lo, hi;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+		return;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	kp_x86_save_mask = ((uint64_t)hi << 32 | lo) & ~(3ull << 17);
+	__cpuid_count(0xd, 0, a, b, c, d);
+	kp_x86_save_size = b;
+	kp_x86_save_kind = KP_X86_XSAVE;
+	__cpuid_count(0xd, 1, a, b, c, d);
+	if (a & 2) {
+		/* The compacted form is never larger than the standard one;
+		 * b covers XCR0 | IA32_XSS, a superset of what we save. */
+		kp_x86_save_kind = KP_X86_XSAVEC;
+		if (b > kp_x86_save_size)
+			kp_x86_save_size = b;
+	}
+	/* A multiple of 64, for the stack's alignment. */
+	kp_x86_save_size = (kp_x86_save_size + 63) & ~63ull;
+}
+
+int arch_prepare_optimized(struct probe_point *pp, const uint8_t *func,
+			   size_t func_len, uintptr_t func_addr,
+			   const char **why)
+{
+	size_t off = pp->addr - func_addr, pos = off;
+	struct arch_insn ai;
+	int n = 0;
+
+	while (pos - off < ARCH_OPT_JMP_LEN) {
+		if (pos >= func_len) {
+			*why = "the function ends within the jump's 5 bytes";
+			return -EOPNOTSUPP;
+		}
+		if (x86_decode(func + pos, func_len - pos, func_addr + pos,
+			       &ai) || ai.kind != X86_OOL || pos + ai.len >
+			       func_len) {
+			*why = "the jump would replace a branch or an instruction that cannot run out of line";
+			return -EOPNOTSUPP;
+		}
+		pos += ai.len;
+		n++;
+	}
+	if (x86_scan_branches(func, func_len, func_addr, pp->addr,
+			      func_addr + pos, why))
+		return -EOPNOTSUPP;
+	pp->ainsn.opt_len = (uint8_t)(pos - off);
+	memcpy(pp->ainsn.opt_bytes, func + off, pos - off);
+	return 0;
+}
+
+size_t arch_opt_len(const struct probe_point *pp)
+{
+	return pp->ainsn.opt_len;
+}
+
+const uint8_t *arch_opt_bytes(const struct probe_point *pp)
+{
+	return pp->ainsn.opt_bytes;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static int put_jmp(uint8_t *p, uint64_t from, uint64_t to)
+{
+	int64_t rel = (int64_t)(to - (from + 5));
+	int32_t rel32 = (int32_t)rel;
+
+	if (rel != rel32)
+		return -ERANGE;
+	p[0] = 0xe9;
+	memcpy(p + 1, &rel32, sizeof(rel32));
+	return 0;
+}
+
+int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
+			uint8_t *buf)
+{
+	static const uint8_t entry[] = {
+		0x48, 0x8d, 0x64, 0x24, 0x80,		/* lea -128(%rsp),%rsp */
+		0xff, 0x15, 0xed, 0xff, 0xff, 0xff,	/* call *-19(%rip) */
+	};
+	size_t at = DT_COPY, off = 0, len = pp->ainsn.opt_len;
+	struct kp_copies *c = &d->copies;
+
+	memset(buf, 0xcc, ARCH_SLOT_SIZE);
+	put64(buf + DT_SLOT, (uintptr_t)d);
+	put64(buf + DT_ORIG, pp->addr);
+	put64(buf + DT_COMMON, (uintptr_t)kp_optprobe_common);
+	memcpy(buf + DT_ENTRY, entry, sizeof(entry));
+	c->n = 0;
+	while (off < len) {
+		struct arch_insn ai;
+		uint8_t trap_off, fixups;
+		uint64_t resume;
+		int ret;
+
+		ret = x86_decode(pp->ainsn.opt_bytes + off, len - off,
+				 pp->addr + off, &ai);
+		if (ret)
+			return ret;
+		if (at + ai.len + 1 > ARCH_SLOT_SIZE ||
+		    c->n == ARCH_OPT_MAX_INSNS)
+			return -ERANGE;
+		ret = x86_build_slot(&ai, pp->addr + off, d->addr + at,
+				     buf + at, &trap_off, &resume, &fixups);
+		if (ret)
+			return ret;
+		c->copy_off[c->n] = (uint8_t)at;
+		c->orig_off[c->n] = (uint8_t)off;
+		c->len[c->n] = ai.len;
+		c->n++;
+		at += ai.len;
+		off += ai.len;
+	}
+	if (at + 5 > ARCH_SLOT_SIZE)
+		return -ERANGE;
+	d->orig = pp->addr;
+	d->resume = pp->addr + len;
+	d->trap_off = 0;
+	d->insn_len = 0;
+	d->boosted = true;	/* left by a jump, never by a trap */
+	d->kind = KP_SLOT_DETOUR;
+	d->fixups = 0;
+	return put_jmp(buf + at, d->addr + at, pp->addr + len);
+}
+
+void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,
+		   uint8_t *buf)
+{
+	/* Detours are allocated within reach: this cannot fail. */
+	put_jmp(buf, pp->addr, d->addr + DT_ENTRY);
+}
