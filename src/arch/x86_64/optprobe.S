@@ -57,6 +57,9 @@
 #define SAVE_X		1
 #define SAVE_XC		2
 #define XSTATE_BV	512
+/* The fast way's area: 16 registers of 32 bytes, then MXCSR. */
+#define FAST_MXCSR	512
+#define FAST_SIZE	576
 
 	.globl	kp_optprobe_common
 	.hidden	kp_optprobe_common
@@ -111,7 +114,36 @@ kp_optprobe_common:
 	movq	%rsp, %rbx
 	.cfi_def_cfa_register %rbx
 	andq	$-64, %rsp
-	subq	kp_x86_save_size(%rip), %rsp
+
+	/*
+	 * The fast way, when XGETBV(1) says that only SSE and AVX state is in
+	 * use (no x87 in use, no AVX-512): save xmm or ymm 0-15 and MXCSR
+	 * with plain moves, a few ns, where XSAVE/XRSTOR cost about 200 ns
+	 * here. r12 (saved in pt_regs) remembers the way taken.
+	 */
+	xorl	%r12d, %r12d
+	cmpb	$0, kp_x86_fast_ok(%rip)
+	je	8f
+	movl	$1, %ecx
+	xgetbv
+	testl	kp_x86_slow_mask(%rip), %eax
+	jnz	8f
+	movl	$1, %r12d
+	subq	$FAST_SIZE, %rsp
+	stmxcsr	FAST_MXCSR(%rsp)
+	cmpb	$0, kp_x86_has_avx(%rip)
+	je	9f
+	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	vmovdqu	%ymm\n, \n * 32(%rsp)
+	.endr
+	vzeroupper
+	jmp	5f
+9:	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	movdqu	%xmm\n, \n * 32(%rsp)
+	.endr
+	jmp	5f
+
+8:	subq	kp_x86_save_size(%rip), %rsp
 	movl	kp_x86_save_kind(%rip), %ecx
 	cmpl	$SAVE_FX, %ecx
 	je	1f
@@ -153,7 +185,28 @@ kp_optprobe_common:
 	call	kp_optprobe_handler
 	movq	%rax, PT_REGS(%rbx)	/* where "ret $128" goes */
 
-	movl	kp_x86_save_kind(%rip), %ecx
+	testl	%r12d, %r12d
+	jz	8f
+	/* x87 was in its initial state: if a handler used it, so is it
+	 * again (FNINIT sets exactly that state). */
+	movl	$1, %ecx
+	xgetbv
+	testb	$1, %al
+	jz	1f
+	fninit
+1:	ldmxcsr	FAST_MXCSR(%rsp)
+	cmpb	$0, kp_x86_has_avx(%rip)
+	je	9f
+	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	vmovdqu	\n * 32(%rsp), %ymm\n
+	.endr
+	jmp	7f
+9:	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	movdqu	\n * 32(%rsp), %xmm\n
+	.endr
+	jmp	7f
+
+8:	movl	kp_x86_save_kind(%rip), %ecx
 	cmpl	$SAVE_FX, %ecx
 	je	6f
 	movl	kp_x86_save_mask(%rip), %eax

@@ -41,6 +41,12 @@ enum { KP_X86_FXSAVE, KP_X86_XSAVE, KP_X86_XSAVEC };
 __attribute__((visibility("hidden"))) uint32_t kp_x86_save_kind;
 __attribute__((visibility("hidden"))) uint64_t kp_x86_save_size = 512 + 64;
 __attribute__((visibility("hidden"))) uint64_t kp_x86_save_mask;
+/* The fast way (optprobe.S): XGETBV(1) works, and which in-use state
+ * components send a hit the slow way (x87, AVX-512, anything but SSE, AVX
+ * and PKRU, which C code does not change). */
+__attribute__((visibility("hidden"))) uint8_t kp_x86_fast_ok;
+__attribute__((visibility("hidden"))) uint8_t kp_x86_has_avx;
+__attribute__((visibility("hidden"))) uint32_t kp_x86_slow_mask;
 
 /* What the CPU and the kernel let us save: XCR0's components, except AMX
  * tile data (8 KiB, and a program must ask the kernel before using it). */
@@ -57,6 +63,11 @@ void x86_init_save_area(void)
 	kp_x86_save_size = b;
 	kp_x86_save_kind = KP_X86_XSAVE;
 	__cpuid_count(0xd, 1, a, b, c, d);
+	kp_x86_fast_ok = (a & 4) != 0;		/* XGETBV with ecx = 1 */
+	kp_x86_has_avx = (kp_x86_save_mask & 6) == 6;
+	kp_x86_slow_mask = (uint32_t)(kp_x86_save_mask & ~0x206ull);
+	if (kp_x86_save_mask >> 32)
+		kp_x86_fast_ok = 0;	/* components the fast test misses */
 	if (a & 2) {
 		/* The compacted form is never larger than the standard one;
 		 * b covers XCR0 | IA32_XSS, a superset of what we save. */
