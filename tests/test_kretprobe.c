@@ -14,6 +14,7 @@
 KP_SKIP_MAIN("the live tests' targets are x86_64 code")
 #else
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- targets: each one returns its value in a different place ---- */
@@ -735,6 +736,43 @@ static void test_recursion_maxactive(void **state)
 	kp_test_done();
 }
 
+/*
+ * In a fork()ed child, the instances its calls take belong to the child's
+ * thread: a pool running dry must not take them for a dead thread's (the
+ * parent's thread id is no thread of the child's).
+ */
+static void test_recursion_after_fork(void **state)
+{
+	const int m = 3;
+	int status = -1;
+	pid_t pid;
+
+	init_rp(&rp, rec, level_ret);
+	rp.entry_handler = level_entry;
+	rp.data_size = sizeof(long);
+	rp.maxactive = m;
+	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(rec)");
+	kp_check_eq(rec_fp(0, 2), 2, "rec(0, 2) in the parent");
+	pid = fork();
+	if (pid == 0) {
+		/* A stale thread id makes live instances look dead; reusing
+		 * them links one twice and the walk never ends: fail, not hang. */
+		alarm(60);
+		int ok = rec_fp(0, DEPTH) == DEPTH &&
+			 rp_nmissed(&rp) == (unsigned long)(DEPTH - m) &&
+			 cnt_get(&ret_calls) == 2 + (unsigned long)m;
+		_exit(ok ? 0 : 1);
+	}
+	kp_check(pid > 0, "fork");
+	waitpid(pid, &status, 0);
+	kp_check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "child: rec(0, %d) with maxactive %d returns right, misses "
+		 "%d and runs %d return handlers (status %#x)", DEPTH, m,
+		 DEPTH - m, m, status);
+	unregister_kretprobe(&rp);
+	kp_test_done();
+}
+
 static void test_default_maxactive(void **state)
 {
 	long conf = sysconf(_SC_NPROCESSORS_CONF);
@@ -945,6 +983,7 @@ int main(void)
 		KRET_TEST(test_set_return_value),
 		KRET_TEST(test_recursion_lifo),
 		KRET_TEST(test_recursion_maxactive),
+		KRET_TEST(test_recursion_after_fork),
 		KRET_TEST(test_default_maxactive),
 		KRET_TEST(test_not_function_entry),
 		KRET_TEST(test_batch),

@@ -218,6 +218,7 @@ uintptr_t kp_trap_stack_id(void);
 
 /* ---- probe kinds, for the listing ---- */
 bool kp_is_kretprobe(const struct kprobe *p);
+void kp_kretprobe_atfork_child(void);
 bool kp_is_jprobe(const struct kprobe *p);
 
 /* ---- unwinders (backtrace.c) ---- */

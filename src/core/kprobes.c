@@ -61,6 +61,7 @@ static void kp_atfork_child(void)
 {
 	kp_sync_atfork_child();
 	kp_text_atfork_child();
+	kp_kretprobe_atfork_child();
 	kp_unlock();
 }
 

@@ -169,9 +169,22 @@ static struct kp_ret_inst *get_instance(struct kretprobe *rp,
 
 /* ---- the per-thread list (its own thread only) ---- */
 
+/* The thread's id, asked of the kernel once per thread (a system call on
+ * every entry would cost more than the rest of an optimized hit). A fork()ed
+ * child starts with its parent's copy: kp_kretprobe_atfork_child() forgets
+ * it. Async-signal-safe. */
+static __thread pid_t cached_tid __attribute__((tls_model("initial-exec")));
+
 static pid_t kp_gettid(void)
 {
-	return (pid_t)syscall(SYS_gettid);
+	if (!cached_tid)
+		cached_tid = (pid_t)syscall(SYS_gettid);
+	return cached_tid;
+}
+
+void kp_kretprobe_atfork_child(void)
+{
+	cached_tid = 0;
 }
 
 static void release(struct kp_ret_inst *inst)
