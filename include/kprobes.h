@@ -147,7 +147,10 @@ struct kprobe {
 	unsigned int flags;
 
 	/* private: libkprobe's own, do not touch */
-	unsigned long nhit;	/* hits that ran the handlers */
+	/* Unused (it was a hit count: one counter that every hit wrote made
+	 * threads hitting a probe together wait for each other). A handler
+	 * counts its own calls where it needs them. */
+	unsigned long reserved;
 	void *priv;
 };
 

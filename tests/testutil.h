@@ -78,11 +78,6 @@ static inline unsigned long kp_nmissed(const struct kprobe *p)
 	return __atomic_load_n(&p->nmissed, __ATOMIC_RELAXED);
 }
 
-static inline unsigned long kp_nhit(const struct kprobe *p)
-{
-	return __atomic_load_n(&p->nhit, __ATOMIC_RELAXED);
-}
-
 /*
  * Read code bytes. Text is readable, and a volatile read makes sure we see
  * the byte as it is now, not a value the compiler kept from before a probe

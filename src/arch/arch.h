@@ -131,6 +131,18 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,
 		   uint8_t *buf);
 
+/*
+ * Does the function at @addr (@len bytes of its code at @code) leave all
+ * but the general registers and the flags alone: no vector, x87 or MXCSR
+ * state touched? Direct calls and jumps out of it go to @callees (*@n of
+ * them, at most @max) for the caller to ask about in turn; an indirect one
+ * goes there as 0. A handler for which the whole call graph says yes may
+ * run before the detour saves that state (see docs/design.md, "The light
+ * path"). When in doubt, the answer is no.
+ */
+bool arch_code_gpr_only(const uint8_t *code, size_t len, uintptr_t addr,
+			uintptr_t *callees, size_t max, size_t *n);
+
 /* ---- return probes ---- */
 
 /*
@@ -200,10 +212,6 @@ enum arch_resume arch_prepare_resume(const struct probe_point *pp,
 				     const struct kp_slot *slot,
 				     struct pt_regs *regs,
 				     struct arch_fault *fault);
-
-/* After the handlers of a jump-optimized hit: keep only what a handler may
- * change in regs (compared with @before); the stack pointer stays. */
-void arch_opt_regs_fixup(struct pt_regs *regs, const struct pt_regs *before);
 
 /* Make @uc look like the hardware's frame for @f at the probed
  * instruction (on x86_64: trapno, error code, cr2, RF). */

@@ -36,6 +36,9 @@
 /* One registered struct kprobe (kp->priv points here). */
 struct kprobe_node {
 	struct kprobe *kp;
+	/* Its pre_handler touches only general registers: a jump-optimized
+	 * hit may run it on the light path. Set before publication. */
+	bool light;
 	struct kprobe_node *next;	/* in pp->probes; RCU */
 	struct probe_point *pp;
 	struct kprobe_node *reg_next;	/* registry chain; kprobe_mutex */
@@ -131,10 +134,15 @@ void kp_table_remove(struct probe_point *pp);
 extern struct probe_point *kp_table[KP_TABLE_SIZE];
 
 /* ---- read-side sections and grace periods (sync.c) ---- */
-int kp_read_lock(void);			/* async-signal-safe */
-void kp_read_unlock(int idx);		/* async-signal-safe */
+int kp_read_lock(void);			/* async-signal-safe; returns a token */
+void kp_read_unlock(int token);		/* async-signal-safe */
 void kp_synchronize(void);		/* kprobe_mutex held */
 void kp_sync_atfork_child(void);
+/* A read-side section of the calling thread, nested or not, that a fork()ed
+ * child re-counts if the fork happened inside it (trap.c). */
+void kp_section_enter(void);		/* async-signal-safe */
+void kp_section_exit(void);		/* async-signal-safe */
+void kp_trap_atfork_child(void);
 
 /* ---- text (text.c): mappings and patching ---- */
 struct kp_mapping {
@@ -184,6 +192,8 @@ void kp_opt_remove(struct probe_point *pp);
 void kp_opt_release(struct probe_point *pp);	/* after a grace period */
 /* Original bytes under optimized jumps, for kp_read_text(). */
 void kp_opt_recover(uintptr_t addr, uint8_t *buf, size_t len);
+/* May a handler run on the light path (docs/design.md)? kprobe_mutex. */
+bool kp_opt_handler_light(uintptr_t handler);
 
 /* ---- the program's view of our signals (signals.c); async-signal-safe */
 int kp_real_sigaction(int sig, const struct sigaction *act,

@@ -60,6 +60,7 @@ static void kp_atfork_parent(void)
 static void kp_atfork_child(void)
 {
 	kp_sync_atfork_child();
+	kp_trap_atfork_child();
 	kp_text_atfork_child();
 	kp_kretprobe_atfork_child();
 	kp_unlock();
@@ -445,10 +446,11 @@ static int __register_kprobe(struct kprobe *p, bool func_entry)
 		goto fail_pp;
 	}
 	node->pp = pp;
+	node->light = !p->pre_handler ||
+		      kp_opt_handler_light((uintptr_t)p->pre_handler);
 	p->addr = (kprobe_opcode_t *)t.addr;
 	p->flags &= KPROBE_FLAG_DISABLED;
 	p->nmissed = 0;
-	p->nhit = 0;
 	p->priv = node;
 
 	/* Publish: in the table first, then in the list, then arm. */

@@ -323,7 +323,7 @@ uintptr_t kp_kretprobe_trampoline_handler(struct pt_regs *regs,
 	uintptr_t ra = c->ret[index % ARCH_RET_STUBS];
 	struct kp_ret_inst **link;
 	struct kretprobe *rp;
-	int saved_errno = errno, idx;
+	int saved_errno = errno;
 
 	*ra_slot = ra;
 	instruction_pointer_set(regs, ra);
@@ -336,7 +336,7 @@ uintptr_t kp_kretprobe_trampoline_handler(struct pt_regs *regs,
 		*link = inst->next;
 	reclaim_stale(inst->slot, inst->stack_id, true);
 
-	idx = kp_read_lock();
+	kp_section_enter();
 	rp = __atomic_load_n(&inst->owner, __ATOMIC_ACQUIRE);
 	if (rp && rp->handler) {
 		const struct pt_regs *outer = ret_regs;
@@ -347,7 +347,7 @@ uintptr_t kp_kretprobe_trampoline_handler(struct pt_regs *regs,
 		kp_handler_exit();
 		ret_regs = outer;
 	}
-	kp_read_unlock(idx);
+	kp_section_exit();
 	release(inst);
 	errno = saved_errno;
 	return ra;

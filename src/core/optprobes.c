@@ -395,6 +395,83 @@ static bool text_is(const struct probe_point *pp, const uint8_t *bytes,
 	       !memcmp((const void *)pp->addr, bytes, len);
 }
 
+/* ---- the light path: handlers that need no vector state saved ---- */
+
+#define LIGHT_MAX_FUNCS	32
+#define LIGHT_MAX_BYTES	65536
+
+/* Answers already given in this public call (a batch of 10,000 probes
+ * often shares one handler). Forgotten at kp_unlock(): once the lock is
+ * dropped, the code at an address may be unloaded and replaced. */
+static struct {
+	uintptr_t fn;
+	bool light;
+} light_memo[8];
+static unsigned int light_memo_n, light_memo_next;
+
+/* Is @fn, and everything it calls, code that leaves the vector, x87 and
+ * MXCSR state alone (arch_code_gpr_only())? Each function must be a
+ * symbol of known size starting exactly there; a call through the PLT or
+ * a pointer, or a graph of more than LIGHT_MAX_FUNCS functions, is a no. */
+static bool scan_light(uintptr_t fn)
+{
+	uintptr_t todo[LIGHT_MAX_FUNCS], seen[LIGHT_MAX_FUNCS];
+	size_t ntodo = 0, nseen = 0;
+	bool ok = true;
+
+	todo[ntodo++] = fn;
+	while (ntodo && ok) {
+		uintptr_t f = todo[--ntodo], callees[LIGHT_MAX_FUNCS];
+		struct kp_symbol sym;
+		size_t n = 0;
+		uint8_t *code;
+		bool known = false;
+
+		for (size_t i = 0; i < nseen; i++)
+			known |= seen[i] == f;
+		if (known)
+			continue;
+		if (nseen == LIGHT_MAX_FUNCS || kp_sym_find_addr(f, &sym) ||
+		    sym.addr != f || !sym.size || sym.size > LIGHT_MAX_BYTES)
+			return false;
+		seen[nseen++] = f;
+		code = malloc(sym.size);
+		if (!code)
+			return false;
+		kp_read_text(f, code, sym.size);
+		ok = arch_code_gpr_only(code, sym.size, f, callees,
+					LIGHT_MAX_FUNCS, &n);
+		free(code);
+		for (size_t i = 0; ok && i < n; i++) {
+			if (!callees[i] || ntodo == LIGHT_MAX_FUNCS)
+				ok = false;	/* indirect, or too many */
+			else
+				todo[ntodo++] = callees[i];
+		}
+	}
+	return ok;
+}
+
+bool kp_opt_handler_light(uintptr_t handler)
+{
+	bool light;
+
+	kp_assert_locked();
+#ifdef KP_SANITIZED
+	return false;	/* see meson.build */
+#endif
+	for (unsigned int i = 0; i < light_memo_n; i++)
+		if (light_memo[i].fn == handler)
+			return light_memo[i].light;
+	light = scan_light(handler);
+	light_memo[light_memo_next].fn = handler;
+	light_memo[light_memo_next].light = light;
+	light_memo_next = (light_memo_next + 1) % 8;
+	if (light_memo_n < 8)
+		light_memo_n++;
+	return light;
+}
+
 /* ---- optimizing and unoptimizing ---- */
 
 void kp_opt_run(void)
@@ -404,6 +481,7 @@ void kp_opt_run(void)
 	size_t n = 0, nr = 0;
 	uint8_t jmp[ARCH_OPT_JMP_LEN];
 
+	light_memo_n = 0;
 	if (!nqueued)
 		return;
 	kp_assert_locked();

@@ -54,7 +54,7 @@ struct kprobe_ctlblk {
 	struct pt_regs jp_regs;
 	uint8_t jp_stack[ARCH_JPROBE_STACK];
 	int nsect;		/* nested trap-path sections */
-	int sect_idx;		/* the outermost one's read-lock index */
+	int sect_idx;		/* the outermost one's read-lock token */
 	int handler_depth;	/* > 0 while a handler of ours runs */
 	bool in_fault_handler;
 	struct kprobe *current;	/* whose handler runs */
@@ -75,26 +75,44 @@ static __thread struct kprobe_ctlblk kcb
  * takes the read lock: a nested one (a trap inside a handler) lies within
  * it, and whatever a writer unlinks meanwhile waits for the outer one.
  */
-static void section_enter(void)
+ARCH_GPR_ONLY static void section_enter(void)
 {
 	if (kcb.nsect++ == 0)
 		kcb.sect_idx = kp_read_lock();
 }
 
-static void section_exit(void)
+ARCH_GPR_ONLY static void section_exit(void)
 {
 	/* 0: abandoned by abandon_thread_state(). */
 	if (kcb.nsect > 0 && --kcb.nsect == 0)
 		kp_read_unlock(kcb.sect_idx);
 }
 
-static void handler_enter(struct kprobe *kp)
+void kp_section_enter(void)
+{
+	section_enter();
+}
+
+void kp_section_exit(void)
+{
+	section_exit();
+}
+
+/* The child of a fork() made inside a section: count it again, as the
+ * child's counts start from zero (kp_sync_atfork_child()). */
+void kp_trap_atfork_child(void)
+{
+	if (kcb.nsect > 0)
+		kcb.sect_idx = kp_read_lock();
+}
+
+ARCH_GPR_ONLY static void handler_enter(struct kprobe *kp)
 {
 	kcb.handler_depth++;
 	kcb.current = kp;
 }
 
-static void handler_exit(void)
+ARCH_GPR_ONLY static void handler_exit(void)
 {
 	kcb.current = NULL;
 	if (kcb.handler_depth > 0)
@@ -292,13 +310,13 @@ static void chain(int sig, siginfo_t *info, ucontext_t *uc, bool sync)
 
 /* ---- the hit path ---- */
 
-static bool kprobe_disabled(const struct kprobe *kp)
+ARCH_GPR_ONLY static bool kprobe_disabled(const struct kprobe *kp)
 {
 	return __atomic_load_n(&kp->flags, __ATOMIC_RELAXED) &
 	       KPROBE_FLAG_DISABLED;
 }
 
-static void inc_missed(const struct probe_point *pp)
+ARCH_GPR_ONLY static void inc_missed(const struct probe_point *pp)
 {
 	struct kprobe_node *n;
 
@@ -322,10 +340,14 @@ static void run_post_handlers(const struct probe_point *pp,
 	}
 }
 
-/* Run the pre_handlers. Return true if one took over the instruction
- * pointer (returned non-zero): the probed instruction is then skipped. */
-static bool run_pre_handlers(const struct probe_point *pp,
-			     struct pt_regs *regs)
+/*
+ * Run the pre_handlers. Return true if one took over the instruction
+ * pointer (returned non-zero): the probed instruction is then skipped.
+ * On the @light path, a handler that needs the vector state saved is a
+ * miss: only one registered after kp_optprobe_handler() looked can be met.
+ */
+ARCH_GPR_ONLY static bool run_pre_handlers(const struct probe_point *pp,
+					   struct pt_regs *regs, bool light)
 {
 	struct kprobe_node *n;
 	bool taken = false;
@@ -336,7 +358,10 @@ static bool run_pre_handlers(const struct probe_point *pp,
 
 		if (kprobe_disabled(kp))
 			continue;
-		__atomic_fetch_add(&kp->nhit, 1, __ATOMIC_RELAXED);
+		if (light && !n->light) {
+			__atomic_fetch_add(&kp->nmissed, 1, __ATOMIC_RELAXED);
+			continue;
+		}
 		if (kp->pre_handler) {
 			handler_enter(kp);
 			taken = kp->pre_handler(kp, regs) != 0;
@@ -422,7 +447,7 @@ static void kp_hit(const struct probe_point *pp, ucontext_t *uc)
 		/* Recursion: a handler of this thread hit a probe. */
 		inc_missed(pp);
 	} else {
-		if (run_pre_handlers(pp, &regs)) {
+		if (run_pre_handlers(pp, &regs, false)) {
 			arch_regs_to_uc(&regs, uc);
 			return;
 		}
@@ -435,48 +460,89 @@ static void kp_hit(const struct probe_point *pp, ucontext_t *uc)
 /* ---- jump-optimized hits ---- */
 
 /*
- * A jump-optimized probe was hit: kp_optprobe_common (the arch's) calls
- * this on the thread's own stack, in its ordinary context (which may be
- * one of the program's signal handlers), with every register saved in
- * @regs. Run the pre_handlers; return where the thread goes on: the
- * detour's copy of the replaced instructions, or the address a handler
- * took over with. The detour's slot is never freed, and its owner is read
- * inside a section, so a thread that entered a detour just before its
- * probe went finds NULL there and simply goes on. Async-signal-safe.
+ * errno's distance from the thread pointer: glibc keeps it in its static
+ * TLS block, at the same offset in every thread. A call to
+ * __errno_location() on every optimized hit cost more than this load.
  */
-__attribute__((used)) uintptr_t kp_optprobe_handler(struct kp_slot *d,
-						   struct pt_regs *regs);
-uintptr_t kp_optprobe_handler(struct kp_slot *d, struct pt_regs *regs)
+static ptrdiff_t errno_off;
+
+ARCH_GPR_ONLY static int *kp_errno_ptr(void)
+{
+	return (int *)((char *)__builtin_thread_pointer() + errno_off);
+}
+
+/* May every enabled handler at @pp run on the light path? */
+ARCH_GPR_ONLY static bool all_light(const struct probe_point *pp)
+{
+	for (struct kprobe_node *n = kp_rcu_deref(pp->probes); n;
+	     n = kp_rcu_deref(n->next))
+		if (!n->light && !kprobe_disabled(n->kp))
+			return false;
+	return true;
+}
+
+/*
+ * A jump-optimized probe was hit: the arch's detour code calls this on the
+ * thread's own stack, in its ordinary context (which may be one of the
+ * program's signal handlers), with every general register saved in @regs.
+ * Run the pre_handlers; return where the thread goes on: the detour's copy
+ * of the replaced instructions, or the address a handler took over with.
+ *
+ * @light: the detour has not saved the vector, x87 and MXCSR state (see
+ * docs/design.md, "The light path"). Nothing here may touch it, hence
+ * ARCH_GPR_ONLY on this and every function it calls. Return 0 if a handler
+ * at the probe may touch that state: the detour saves it and calls again
+ * with @light false.
+ *
+ * The detour's slot is never freed, and its owner is read inside a
+ * section, so a thread that entered a detour just before its probe went
+ * finds NULL there and simply goes on. What a handler may change of the
+ * flags and the stack pointer is the arch code's to apply (see
+ * kp_optprobe_sp_moved()). Every optimized hit comes here: keep it lean.
+ * Async-signal-safe.
+ */
+__attribute__((used)) ARCH_GPR_ONLY uintptr_t
+kp_optprobe_handler(struct kp_slot *d, struct pt_regs *regs, bool light);
+ARCH_GPR_ONLY uintptr_t kp_optprobe_handler(struct kp_slot *d,
+					    struct pt_regs *regs, bool light)
 {
 	uintptr_t resume = d->addr + d->copies.copy_off[0];
-	int saved_errno = errno;
+	int *errnop = kp_errno_ptr(), saved_errno = *errnop;
 	struct probe_point *pp;
-	struct pt_regs before = *regs;
 
 	section_enter();
 	pp = kp_rcu_deref(d->owner);
 	if (pp) {
-		if (kcb.handler_depth > 0)
+		if (kcb.handler_depth > 0) {
 			inc_missed(pp);		/* a handler hit a probe */
-		else if (run_pre_handlers(pp, regs))
+		} else if (light && !all_light(pp)) {
+			section_exit();
+			return 0;
+		} else if (run_pre_handlers(pp, regs, light)) {
 			resume = instruction_pointer(regs);
+		}
 	}
 	section_exit();
-	if (user_stack_pointer(regs) != user_stack_pointer(&before) &&
-	    kcb.nresume < KP_MAX_RESUME) {
-		/*
-		 * A handler moved the stack pointer too (e.g. to return from
-		 * the function at once): the detour cannot switch stacks and
-		 * jump in one step without writing below the new one, but a
-		 * signal return can. Go through one trap.
-		 */
-		kcb.resume[kcb.nresume++] = *regs;
-		*regs = before;
-		return (uintptr_t)kp_opt_resume_bp;
-	}
-	arch_opt_regs_fixup(regs, &before);
-	errno = saved_errno;
+	*errnop = saved_errno;
 	return resume;
+}
+
+/*
+ * After kp_optprobe_handler(): a handler moved the stack pointer too (e.g.
+ * to return from the function at once). The detour cannot switch stacks
+ * and jump in one step without writing below the new one, but a signal
+ * return can: go through one trap, which applies these registers whole.
+ * Return where the detour goes on. Async-signal-safe.
+ */
+__attribute__((used)) ARCH_GPR_ONLY uintptr_t
+kp_optprobe_sp_moved(struct pt_regs *regs, uintptr_t resume);
+ARCH_GPR_ONLY uintptr_t kp_optprobe_sp_moved(struct pt_regs *regs,
+					     uintptr_t resume)
+{
+	if (kcb.nresume == KP_MAX_RESUME)
+		return resume;		/* the stack pointer stays */
+	kcb.resume[kcb.nresume++] = *regs;
+	return (uintptr_t)kp_opt_resume_bp;
 }
 
 /* ---- jprobes ---- */
@@ -841,6 +907,7 @@ int kp_trap_init(void)
 	struct sigaction prog_act;
 	size_t i;
 
+	errno_off = (char *)&errno - (char *)__builtin_thread_pointer();
 	memset(&our_action, 0, sizeof(our_action));
 	our_action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
 	sigfillset(&our_action.sa_mask);

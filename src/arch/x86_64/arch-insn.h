@@ -34,6 +34,13 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 #define ARCH_OPT_MAX_INSNS	ARCH_OPT_JMP_LEN
 #define ARCH_OPT_FIRST_BYTE	0xe9	/* jmp rel32 */
 
+/*
+ * For the code a jump-optimized hit runs before the detour has saved the
+ * vector state (the light path): the compiler must not use a vector
+ * register there, not even to copy a struct.
+ */
+#define ARCH_GPR_ONLY		__attribute__((target("general-regs-only")))
+
 /* How a probed instruction is executed. */
 enum x86_kind {
 	X86_OOL,	/* out of line in a slot, trap after it */
@@ -74,6 +81,9 @@ struct arch_insn {
 	/* Jump optimization (optprobe.c): the original bytes of the
 	 * instructions a jmp rel32 replaces, opt_len of them. */
 	uint8_t opt_len;
+	/* The function has no x87/MMX instruction and the CPU allows it:
+	 * the detour calls kp_optprobe_lean (optprobe.S). */
+	bool opt_lean;
 	uint8_t opt_bytes[ARCH_OPT_MAX];
 };
 
@@ -83,7 +93,9 @@ int x86_decode(const uint8_t *code, size_t len, uint64_t addr,
 int x86_insn_length(const uint8_t *code, size_t len, uint64_t addr);
 void x86_init_save_area(void);
 int x86_scan_branches(const uint8_t *code, size_t len, uint64_t addr,
-		      uint64_t lo, uint64_t hi, const char **why);
+		      uint64_t lo, uint64_t hi, bool *x87, const char **why);
+bool x86_scan_gpr_only(const uint8_t *code, size_t len, uint64_t addr,
+		       uint64_t *callees, size_t max, size_t *n);
 int x86_build_slot(const struct arch_insn *ai, uint64_t orig,
 		   uint64_t slot, uint8_t *buf, uint8_t *trap_off,
 		   uint64_t *resume, uint8_t *fixups);

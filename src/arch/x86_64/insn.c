@@ -366,6 +366,158 @@ int x86_build_slot(const struct arch_insn *ai, uint64_t orig, uint64_t slot,
 	return 0;
 }
 
+/*
+ * Does @insn read or write the x87 or MMX state? Capstone's FPU group
+ * misses some (fstp, fnstsw), so: the x87 escape opcodes D8-DF, any st or
+ * mm register operand, and the instructions that load the whole state.
+ */
+static bool uses_x87(const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	if (x->opcode[0] >= 0xd8 && x->opcode[0] <= 0xdf)
+		return true;
+	switch (insn->id) {
+	case X86_INS_EMMS:
+	case X86_INS_FEMMS:
+	case X86_INS_FXRSTOR:
+	case X86_INS_FXRSTOR64:
+	case X86_INS_XRSTOR:
+	case X86_INS_XRSTOR64:
+	case X86_INS_XRSTORS:
+	case X86_INS_XRSTORS64:
+		return true;
+	default:
+		break;
+	}
+	for (int i = 0; i < x->op_count; i++) {
+		unsigned int r = x->operands[i].reg;
+
+		if (x->operands[i].type != X86_OP_REG)
+			continue;
+		if ((r >= X86_REG_ST0 && r <= X86_REG_ST7) ||
+		    (r >= X86_REG_MM0 && r <= X86_REG_MM7))
+			return true;
+	}
+	return false;
+}
+
+/* A general register (any width), a segment register, rip or the flags. */
+static bool is_gpr(unsigned int r)
+{
+	return (r >= X86_REG_AH && r <= X86_REG_SS && r != X86_REG_FPSW) ||
+	       (r >= X86_REG_R8 && r <= X86_REG_R15) ||
+	       (r >= X86_REG_R8B && r <= X86_REG_R15W);
+}
+
+/* Does @insn touch nothing but general registers, flags and memory? */
+static bool gpr_only(const cs_insn *insn)
+{
+	const cs_detail *d = insn->detail;
+	const cs_x86 *x = &d->x86;
+
+	if (uses_x87(insn))
+		return false;
+	switch (insn->id) {
+	case X86_INS_LDMXCSR:
+	case X86_INS_VLDMXCSR:
+	case X86_INS_STMXCSR:
+	case X86_INS_VSTMXCSR:
+	case X86_INS_FXSAVE:
+	case X86_INS_FXSAVE64:
+	case X86_INS_XSAVE:
+	case X86_INS_XSAVE64:
+	case X86_INS_XSAVEC:
+	case X86_INS_XSAVEC64:
+	case X86_INS_XSAVEOPT:
+	case X86_INS_XSAVEOPT64:
+	case X86_INS_XSAVES:
+	case X86_INS_XSAVES64:
+	case X86_INS_VZEROUPPER:
+	case X86_INS_VZEROALL:
+	case X86_INS_XSETBV:
+		return false;
+	default:
+		break;
+	}
+	for (int i = 0; i < x->op_count; i++) {
+		const cs_x86_op *op = &x->operands[i];
+
+		if (op->type == X86_OP_REG && !is_gpr(op->reg))
+			return false;
+		if (op->type == X86_OP_MEM &&
+		    ((op->mem.base && !is_gpr(op->mem.base)) ||
+		     (op->mem.index && !is_gpr(op->mem.index))))
+			return false;		/* a gather's vector index */
+	}
+	for (int i = 0; i < d->regs_read_count; i++)
+		if (!is_gpr(d->regs_read[i]))
+			return false;
+	for (int i = 0; i < d->regs_write_count; i++)
+		if (!is_gpr(d->regs_write[i]))
+			return false;
+	return true;
+}
+
+/**
+ * x86_scan_gpr_only() - does a function leave the vector and x87 state be?
+ * Decode the function (@code, @len bytes at @addr) from start to end: true
+ * if every instruction is one gpr_only() accepts. The targets of direct
+ * calls, and of jumps that leave the function (tail calls), go to
+ * @callees (at most @max; *@n says how many), for the caller to scan in
+ * turn, and an indirect call or jump goes there as 0: false if there are
+ * more than @max. (Capstone 4
+ * does not decode WRPKRU: an instruction it does not know is a no.)
+ */
+bool x86_scan_gpr_only(const uint8_t *code, size_t len, uint64_t addr,
+		       uint64_t *callees, size_t max, size_t *n)
+{
+	const uint8_t *p = code;
+	uint64_t pc = addr, end = addr + len;
+	cs_insn *insn;
+	bool ok = true;
+
+	*n = 0;
+	if (cs_init())
+		return false;
+	insn = cs_malloc(cs_handle);
+	if (!insn)
+		return false;
+	while (len && ok) {
+		const cs_detail *d;
+		bool branch = false;
+
+		if (!cs_disasm_iter(cs_handle, &p, &len, &pc, insn)) {
+			ok = false;
+			break;
+		}
+		d = insn->detail;
+		ok = gpr_only(insn);
+		for (int i = 0; i < d->groups_count; i++)
+			branch |= d->groups[i] == CS_GRP_JUMP ||
+				  d->groups[i] == CS_GRP_CALL;
+		if (!ok || !branch)
+			continue;
+		if (d->x86.op_count == 1 &&
+		    d->x86.operands[0].type == X86_OP_IMM) {
+			uint64_t t = (uint64_t)d->x86.operands[0].imm;
+
+			if (t >= addr && t < end)
+				continue;	/* inside the function */
+			if (*n == max || d->x86.prefix[2] == X86_PREFIX_OPSIZE)
+				ok = false;
+			else
+				callees[(*n)++] = t;
+		} else if (*n == max) {
+			ok = false;
+		} else {
+			callees[(*n)++] = 0;	/* indirect: unknown */
+		}
+	}
+	cs_free(insn, 1);
+	return ok;
+}
+
 /**
  * x86_scan_branches() - may a range inside a function be replaced whole?
  * Decode the function (@code, @len bytes at @addr) from start to end and
@@ -373,10 +525,11 @@ int x86_build_slot(const struct arch_insn *ai, uint64_t orig, uint64_t slot,
  * jump's rel32 would then be executed as code, and there may be no
  * indirect jump, whose targets (a switch's table) cannot be known. Calls
  * are fine: the range holds none, so no return address points into it.
+ * Set *@x87 if any instruction of the function uses the x87 or MMX state.
  * Return: 0, or -EOPNOTSUPP with *why set.
  */
 int x86_scan_branches(const uint8_t *code, size_t len, uint64_t addr,
-		      uint64_t lo, uint64_t hi, const char **why)
+		      uint64_t lo, uint64_t hi, bool *x87, const char **why)
 {
 	const uint8_t *p = code;
 	uint64_t pc = addr;
@@ -388,6 +541,7 @@ int x86_scan_branches(const uint8_t *code, size_t len, uint64_t addr,
 	insn = cs_malloc(cs_handle);
 	if (!insn)
 		return -ENOMEM;
+	*x87 = false;
 	while (len && !ret) {
 		const cs_detail *d;
 		bool jump = false, call = false;
@@ -398,6 +552,7 @@ int x86_scan_branches(const uint8_t *code, size_t len, uint64_t addr,
 			break;
 		}
 		d = insn->detail;
+		*x87 |= uses_x87(insn);
 		for (int i = 0; i < d->groups_count; i++) {
 			jump |= d->groups[i] == CS_GRP_JUMP;
 			call |= d->groups[i] == CS_GRP_CALL;

@@ -237,16 +237,6 @@ void arch_regs_to_uc(const struct pt_regs *regs, ucontext_t *uc)
 			      (regs->eflags & X86_USER_FLAGS));
 }
 
-/* Async-signal-safe. */
-void arch_opt_regs_fixup(struct pt_regs *regs, const struct pt_regs *before)
-{
-	regs->eflags = (before->eflags & ~X86_USER_FLAGS) |
-		       (regs->eflags & X86_USER_FLAGS);
-	regs->rsp = before->rsp;
-	regs->cs = before->cs;
-	regs->ss = before->ss;
-}
-
 static unsigned long *reg_slot(struct pt_regs *regs, int idx)
 {
 	return &((unsigned long *)regs)[idx];

@@ -57,15 +57,26 @@
 #define SAVE_X		1
 #define SAVE_XC		2
 #define XSTATE_BV	512
-/* The fast way's area: 16 registers of 32 bytes, then MXCSR. */
+/* The fast and lean ways' area: 16 registers of 32 bytes, then MXCSR,
+ * the x87 status word and room for an FNSTENV image (28 bytes). */
 #define FAST_MXCSR	512
+#define FAST_FSW	516
+#define FAST_FCW	518
+#define FAST_ENV	520
 #define FAST_SIZE	576
+/* The flags a handler may change (as arch_regs_to_uc() lets it): the
+ * arithmetic ones and DF. */
+#define USER_FLAGS	0xcd5
+#define ARITH_FLAGS	0x8d5
 
-	.globl	kp_optprobe_common
-	.hidden	kp_optprobe_common
-	.type	kp_optprobe_common, @function
-	.p2align 4
-kp_optprobe_common:
+/*
+ * Both ways in share their first and last parts.
+ *
+ * OPT_ENTRY: build struct pt_regs, anchor it in rbx, keep the probed
+ * code's flags in r13 too (the handler may change the copy in pt_regs) and
+ * the detour's slot in r14, and align rsp to 64 for the vector save area.
+ */
+.macro OPT_ENTRY
 	.cfi_startproc simple
 	.cfi_signal_frame
 	.cfi_def_cfa %rsp, 136
@@ -95,32 +106,203 @@ kp_optprobe_common:
 	.cfi_rel_offset %rbx, RBX
 	pushfq
 	.cfi_adjust_cfa_offset 8
-	popq	EFLAGS(%rsp)		/* rsp-relative after the pop */
+	popq	%r13
 	.cfi_adjust_cfa_offset -8
+	movq	%r13, EFLAGS(%rsp)
 	movq	$-1, ORIG_RAX(%rsp)
 	movq	PT_REGS(%rsp), %rax	/* R */
 	movq	-27(%rax), %rdx
 	movq	%rdx, RIP(%rsp)		/* the probed address */
 	.cfi_rel_offset %rip, RIP
-	movq	-35(%rax), %rdi		/* the detour's slot */
+	movq	-35(%rax), %r14		/* the detour's slot */
 	leaq	TO_S(%rsp), %rax
 	movq	%rax, RSP(%rsp)
-	xorl	%eax, %eax
-	movw	%cs, %ax
+	movq	kp_x86_user_cs(%rip), %rax	/* reading %cs costs ns */
 	movq	%rax, CS(%rsp)
-	movw	%ss, %ax
+	movq	kp_x86_user_ss(%rip), %rax
 	movq	%rax, SS(%rsp)
 
 	movq	%rsp, %rbx
 	.cfi_def_cfa_register %rbx
 	andq	$-64, %rsp
+.endm
 
-	/*
-	 * The fast way, when XGETBV(1) says that only SSE and AVX state is in
-	 * use (no x87 in use, no AVX-512): save xmm or ymm 0-15 and MXCSR
-	 * with plain moves, a few ns, where XSAVE/XRSTOR cost about 200 ns
-	 * here. r12 (saved in pt_regs) remembers the way taken.
-	 */
+/* OPT_CALL: kp_optprobe_handler(slot, regs, light), which returns where
+ * to go on (or, light, 0). */
+.macro OPT_CALL light
+	movq	%r14, %rdi		/* the detour's slot */
+	movq	%rbx, %rsi		/* struct pt_regs * */
+	movl	$\light, %edx
+	call	kp_optprobe_handler
+.endm
+
+/* OPT_RESUME: where "ret $128" goes, from rax, unless a handler moved the
+ * stack pointer: kp_optprobe_sp_moved() then sends the thread through one
+ * trap that applies the registers whole. */
+.macro OPT_RESUME
+	leaq	TO_S(%rbx), %rcx
+	cmpq	%rcx, RSP(%rbx)
+	je	16f
+	movq	%rbx, %rdi
+	movq	%rax, %rsi
+	call	kp_optprobe_sp_moved
+16:	movq	%rax, PT_REGS(%rbx)
+.endm
+
+/*
+ * OPT_EXIT: the flags, as the probed code had them but for those a handler
+ * may change; then every general register from pt_regs, and back.
+ * POPF costs about 6 ns here: when only arithmetic flags can differ from
+ * what user code always runs with (IF and bit 1 set, nothing else), SAHF
+ * sets SF, ZF, AF, PF and CF, and an add that overflows or not sets OF.
+ */
+.macro OPT_EXIT
+	movq	%rbx, %rsp
+	.cfi_def_cfa_register %rsp
+	movq	EFLAGS(%rsp), %rdx
+	andl	$USER_FLAGS, %edx
+	andq	$~USER_FLAGS, %r13
+	orq	%r13, %rdx
+	movl	%edx, %ecx
+	andl	$~ARITH_FLAGS, %ecx
+	cmpl	$0x202, %ecx
+	jne	10f
+	cmpb	$0, kp_x86_sahf_ok(%rip)
+	je	10f
+	btl	$11, %edx		/* CF = OF wanted */
+	setc	%al
+	movzbl	%al, %eax
+	imull	$0x7f, %eax, %eax	/* 0x7f + 0x7f overflows, 0 + 0x7f not */
+	addb	$0x7f, %al
+	movb	%dl, %ah
+	sahf
+	jmp	11f
+10:	pushq	%rdx
+	.cfi_adjust_cfa_offset 8
+	popfq
+	.cfi_adjust_cfa_offset -8
+11:	/* From here on nothing may change the flags: mov and lea only. */
+	movq	R15(%rsp), %r15
+	movq	R14(%rsp), %r14
+	movq	R13(%rsp), %r13
+	movq	R12(%rsp), %r12
+	movq	RBP(%rsp), %rbp
+	movq	RBX(%rsp), %rbx
+	movq	R11(%rsp), %r11
+	movq	R10(%rsp), %r10
+	movq	R9(%rsp), %r9
+	movq	R8(%rsp), %r8
+	movq	RAX(%rsp), %rax
+	movq	RCX(%rsp), %rcx
+	movq	RDX(%rsp), %rdx
+	movq	RSI(%rsp), %rsi
+	movq	RDI(%rsp), %rdi
+	leaq	PT_REGS(%rsp), %rsp
+	.cfi_def_cfa_offset 136
+	.cfi_undefined %rip
+	ret	$128
+	.cfi_endproc
+.endm
+
+/* ymm0-15 (or xmm0-15 without AVX) to and from the area at rsp. */
+.macro SAVE_VECTORS
+	cmpb	$0, kp_x86_has_avx(%rip)
+	je	12f
+	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	vmovdqu	%ymm\n, \n * 32(%rsp)
+	.endr
+	vzeroupper			/* no AVX-SSE transition stalls */
+	jmp	13f
+12:	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	movdqu	%xmm\n, \n * 32(%rsp)
+	.endr
+13:
+.endm
+
+.macro RESTORE_VECTORS
+	cmpb	$0, kp_x86_has_avx(%rip)
+	je	14f
+	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	vmovdqu	\n * 32(%rsp), %ymm\n
+	.endr
+	jmp	15f
+14:	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	movdqu	\n * 32(%rsp), %xmm\n
+	.endr
+15:
+.endm
+
+/*
+ * kp_optprobe_lean: for a probe in a function with no x87 or MMX
+ * instruction, on a CPU whose XCR0 holds no more than x87, SSE, AVX and
+ * PKRU (optprobe.c chooses). The x87 register stack is then empty at the
+ * probe (the ABI empties it at every call and return, and the function
+ * itself never fills it), so only what a handler can change is saved:
+ * ymm0-15, MXCSR, and the x87 status and control words (a handler computing
+ * with long double may raise sticky exception flags). No XGETBV (16 ns
+ * here).
+ *
+ * First the light path: when every handler at the probe is known to touch
+ * only general registers (the core decoded them at registration),
+ * kp_optprobe_handler() runs them at once, and none of that state needs
+ * saving: reading MXCSR and the x87 words alone costs about 18 ns here. It
+ * returns 0 when a handler needs the state saved.
+ */
+	.globl	kp_optprobe_lean
+	.hidden	kp_optprobe_lean
+	.type	kp_optprobe_lean, @function
+	.p2align 4
+kp_optprobe_lean:
+	OPT_ENTRY
+	cld
+	cmpb	$0, kp_x86_light_ok(%rip)
+	je	3f
+	OPT_CALL 1
+	testq	%rax, %rax
+	jz	3f
+	OPT_RESUME
+	jmp	4f
+
+3:	subq	$FAST_SIZE, %rsp
+	stmxcsr	FAST_MXCSR(%rsp)
+	fnstsw	FAST_FSW(%rsp)
+	fnstcw	FAST_FCW(%rsp)
+	SAVE_VECTORS
+	OPT_CALL 0
+	OPT_RESUME
+	fnstcw	FAST_ENV(%rsp)
+	movzwl	FAST_ENV(%rsp), %eax
+	shll	$16, %eax
+	fnstsw	%ax
+	cmpl	FAST_FSW(%rsp), %eax	/* the status and control words */
+	jne	2f
+1:	ldmxcsr	FAST_MXCSR(%rsp)
+	RESTORE_VECTORS
+4:	OPT_EXIT
+2:	/* A handler raised x87 exception flags or changed the control word
+	 * (rounding, precision): put both words back. */
+	fnstenv	FAST_ENV(%rsp)
+	movzwl	FAST_FSW(%rsp), %eax
+	movw	%ax, FAST_ENV+4(%rsp)
+	movzwl	FAST_FCW(%rsp), %eax
+	movw	%ax, FAST_ENV(%rsp)
+	fldenv	FAST_ENV(%rsp)
+	jmp	1b
+	.size	kp_optprobe_lean, . - kp_optprobe_lean
+
+/*
+ * kp_optprobe_common: for every other probe. The fast way, when XGETBV(1)
+ * says that only SSE and AVX state is in use (no x87 in use, no AVX-512):
+ * save ymm or xmm 0-15 and MXCSR with plain moves, where XSAVE/XRSTOR cost
+ * about 200 ns here. Otherwise XSAVEC, XSAVE or FXSAVE. r12 (saved in
+ * pt_regs) remembers the way taken.
+ */
+	.globl	kp_optprobe_common
+	.hidden	kp_optprobe_common
+	.type	kp_optprobe_common, @function
+	.p2align 4
+kp_optprobe_common:
+	OPT_ENTRY
 	xorl	%r12d, %r12d
 	cmpb	$0, kp_x86_fast_ok(%rip)
 	je	8f
@@ -131,16 +313,7 @@ kp_optprobe_common:
 	movl	$1, %r12d
 	subq	$FAST_SIZE, %rsp
 	stmxcsr	FAST_MXCSR(%rsp)
-	cmpb	$0, kp_x86_has_avx(%rip)
-	je	9f
-	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
-	vmovdqu	%ymm\n, \n * 32(%rsp)
-	.endr
-	vzeroupper
-	jmp	5f
-9:	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
-	movdqu	%xmm\n, \n * 32(%rsp)
-	.endr
+	SAVE_VECTORS
 	jmp	5f
 
 8:	subq	kp_x86_save_size(%rip), %rsp
@@ -181,9 +354,8 @@ kp_optprobe_common:
 	fninit
 5:	cld
 
-	movq	%rbx, %rsi		/* struct pt_regs * */
-	call	kp_optprobe_handler
-	movq	%rax, PT_REGS(%rbx)	/* where "ret $128" goes */
+	OPT_CALL 0
+	OPT_RESUME
 
 	testl	%r12d, %r12d
 	jz	8f
@@ -195,15 +367,7 @@ kp_optprobe_common:
 	jz	1f
 	fninit
 1:	ldmxcsr	FAST_MXCSR(%rsp)
-	cmpb	$0, kp_x86_has_avx(%rip)
-	je	9f
-	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
-	vmovdqu	\n * 32(%rsp), %ymm\n
-	.endr
-	jmp	7f
-9:	.irp	n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
-	movdqu	\n * 32(%rsp), %xmm\n
-	.endr
+	RESTORE_VECTORS
 	jmp	7f
 
 8:	movl	kp_x86_save_kind(%rip), %ecx
@@ -214,33 +378,7 @@ kp_optprobe_common:
 	xrstor64 (%rsp)
 	jmp	7f
 6:	fxrstor64 (%rsp)
-7:	movq	%rbx, %rsp
-	.cfi_def_cfa_register %rsp
-	pushq	EFLAGS(%rsp)
-	.cfi_adjust_cfa_offset 8
-	popfq
-	.cfi_adjust_cfa_offset -8
-	/* From here on nothing may change the flags: mov and lea only. */
-	movq	R15(%rsp), %r15
-	movq	R14(%rsp), %r14
-	movq	R13(%rsp), %r13
-	movq	R12(%rsp), %r12
-	movq	RBP(%rsp), %rbp
-	movq	RBX(%rsp), %rbx
-	movq	R11(%rsp), %r11
-	movq	R10(%rsp), %r10
-	movq	R9(%rsp), %r9
-	movq	R8(%rsp), %r8
-	movq	RAX(%rsp), %rax
-	movq	RCX(%rsp), %rcx
-	movq	RDX(%rsp), %rdx
-	movq	RSI(%rsp), %rsi
-	movq	RDI(%rsp), %rdi
-	leaq	PT_REGS(%rsp), %rsp
-	.cfi_def_cfa_offset 136
-	.cfi_undefined %rip
-	ret	$128
-	.cfi_endproc
+7:	OPT_EXIT
 	.size	kp_optprobe_common, . - kp_optprobe_common
 
 	/* See kp_optprobe_handler(): the trap that applies the registers a

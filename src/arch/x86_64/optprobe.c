@@ -8,14 +8,14 @@
  *
  *   +0   .quad  the struct kp_slot of this detour
  *   +8   .quad  the probed address
- *   +16  .quad  kp_optprobe_common
+ *   +16  .quad  kp_optprobe_lean or kp_optprobe_common
  *   +24  lea    -128(%rsp), %rsp        step over the red zone
- *   +29  call   *-19(%rip)              kp_optprobe_common; pushes +35
+ *   +29  call   *-19(%rip)              the .quad at +16; pushes +35
  *   +35  the replaced instructions, relocated
  *        jmp    back to the first byte after the range
  *
- * kp_optprobe_common (optprobe.S) saves everything, calls the handlers in
- * C, restores everything and returns with "ret $128": into +35, or to the
+ * Either routine (optprobe.S) saves what a handler could change, calls the
+ * handlers in C, restores it all and returns with "ret $128": into +35, or to the
  * address a handler chose, with rsp back to what it was at the probe. The
  * call's push lands 136 bytes below the probed code's rsp, under its red
  * zone, which nothing here ever writes.
@@ -34,7 +34,7 @@
 #define DT_ENTRY	24
 #define DT_COPY		35
 
-extern const char kp_optprobe_common[];
+extern const char kp_optprobe_common[], kp_optprobe_lean[];
 
 /* How kp_optprobe_common saves the vector and x87 state (optprobe.S). */
 enum { KP_X86_FXSAVE, KP_X86_XSAVE, KP_X86_XSAVEC };
@@ -47,6 +47,21 @@ __attribute__((visibility("hidden"))) uint64_t kp_x86_save_mask;
 __attribute__((visibility("hidden"))) uint8_t kp_x86_fast_ok;
 __attribute__((visibility("hidden"))) uint8_t kp_x86_has_avx;
 __attribute__((visibility("hidden"))) uint32_t kp_x86_slow_mask;
+/* The segment selectors a process's code runs with, for pt_regs. */
+__attribute__((visibility("hidden"))) uint64_t kp_x86_user_cs, kp_x86_user_ss;
+/* The light path is tried (not in a sanitizer build: see meson.build). */
+#ifdef KP_SANITIZED
+__attribute__((visibility("hidden"))) uint8_t kp_x86_light_ok;
+#else
+__attribute__((visibility("hidden"))) uint8_t kp_x86_light_ok = 1;
+#endif
+/* SAHF works in 64-bit mode (restoring the flags without POPF). */
+__attribute__((visibility("hidden"))) uint8_t kp_x86_sahf_ok;
+/* kp_optprobe_lean may serve probes in code without x87 instructions:
+ * XCR0 holds nothing a handler might change but x87, SSE and AVX state
+ * (and PKRU, which C code does not change). With AVX-512 enabled, glibc's
+ * string functions may use zmm16-31, which the lean way does not save. */
+static bool x86_lean_ok;
 
 /* What the CPU and the kernel let us save: XCR0's components, except AMX
  * tile data (8 KiB, and a program must ask the kernel before using it). */
@@ -54,7 +69,13 @@ void x86_init_save_area(void)
 {
 	unsigned int a, b, c, d;
 	uint32_t lo, hi;
+	uint16_t cs, ss;
 
+	__asm__("movw %%cs, %0; movw %%ss, %1" : "=r"(cs), "=r"(ss));
+	kp_x86_user_cs = cs;
+	kp_x86_user_ss = ss;
+	if (__get_cpuid(0x80000001, &a, &b, &c, &d))
+		kp_x86_sahf_ok = (c & bit_LAHF_LM) != 0;
 	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
 		return;
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -66,6 +87,8 @@ void x86_init_save_area(void)
 	kp_x86_fast_ok = (a & 4) != 0;		/* XGETBV with ecx = 1 */
 	kp_x86_has_avx = (kp_x86_save_mask & 6) == 6;
 	kp_x86_slow_mask = (uint32_t)(kp_x86_save_mask & ~0x206ull);
+	x86_lean_ok = (kp_x86_save_mask & ~0x207ull) == 0 &&
+		      (kp_x86_save_mask & 6) == 6;
 	if (kp_x86_save_mask >> 32)
 		kp_x86_fast_ok = 0;	/* components the fast test misses */
 	if (a & 2) {
@@ -85,6 +108,7 @@ int arch_prepare_optimized(struct probe_point *pp, const uint8_t *func,
 {
 	size_t off = pp->addr - func_addr, pos = off;
 	struct arch_insn ai;
+	bool x87;
 	int n = 0;
 
 	while (pos - off < ARCH_OPT_JMP_LEN) {
@@ -102,11 +126,18 @@ int arch_prepare_optimized(struct probe_point *pp, const uint8_t *func,
 		n++;
 	}
 	if (x86_scan_branches(func, func_len, func_addr, pp->addr,
-			      func_addr + pos, why))
+			      func_addr + pos, &x87, why))
 		return -EOPNOTSUPP;
+	pp->ainsn.opt_lean = x86_lean_ok && !x87;
 	pp->ainsn.opt_len = (uint8_t)(pos - off);
 	memcpy(pp->ainsn.opt_bytes, func + off, pos - off);
 	return 0;
+}
+
+bool arch_code_gpr_only(const uint8_t *code, size_t len, uintptr_t addr,
+			uintptr_t *callees, size_t max, size_t *n)
+{
+	return x86_scan_gpr_only(code, len, addr, (uint64_t *)callees, max, n);
 }
 
 size_t arch_opt_len(const struct probe_point *pp)
@@ -149,7 +180,8 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 	memset(buf, 0xcc, ARCH_SLOT_SIZE);
 	put64(buf + DT_SLOT, (uintptr_t)d);
 	put64(buf + DT_ORIG, pp->addr);
-	put64(buf + DT_COMMON, (uintptr_t)kp_optprobe_common);
+	put64(buf + DT_COMMON, pp->ainsn.opt_lean ?
+	      (uintptr_t)kp_optprobe_lean : (uintptr_t)kp_optprobe_common);
 	memcpy(buf + DT_ENTRY, entry, sizeof(entry));
 	c->n = 0;
 	while (off < len) {
