@@ -149,36 +149,23 @@ static void test_handlers(void **state)
 }
 
 /*
- * The library's own light path: each function is GPR-only and calls only
- * functions of this list, except that run_pre_handlers() calls the
- * handlers (through a pointer; kp_opt_handler_light() vouched for them).
- * errno is reached through the thread pointer, not __errno_location().
+ * The library's own light path, from its entry points: every function it
+ * can reach is GPR-only and is the library's own (a symbol of known size
+ * in this executable, so never a PLT stub into libc). Only the functions
+ * that call the handlers call through a pointer: kp_opt_handler_light()
+ * vouched for those handlers.
  */
-static const char *const light_path[] = {
-	"kp_optprobe_handler", "kp_optprobe_sp_moved", "run_pre_handlers",
-	"all_light", "section_enter", "section_exit", "handler_enter",
-	"handler_exit", "kprobe_disabled", "inc_missed", "kp_errno_ptr",
-	"kp_read_lock", "kp_read_unlock", "reader_shard",
-	/* Out-of-line copies of <kprobes.h>'s inline accessors. */
-	"instruction_pointer", "user_stack_pointer",
+static const char *const calls_handlers[] = {
+	"run_pre_handlers", "pre_handler_kretprobe",
+	"kp_kretprobe_trampoline_handler",
 };
 
-static bool on_path(uintptr_t addr)
+static bool may_call_pointers(const char *name)
 {
-	struct kp_symbol sym;
-
-	if (kp_sym_find_addr(addr, &sym) || sym.addr != addr) {
-		print_message("%#lx: no symbol starts there\n",
-			      (unsigned long)addr);
-		return false;
-	}
-	/* GCC's clones keep the name before a suffix (.isra.0, .part.0). */
-	for (size_t i = 0; i < sizeof(light_path) / sizeof(*light_path); i++)
-		if (!strncmp(sym.name, light_path[i], strlen(light_path[i])) &&
-		    (sym.name[strlen(light_path[i])] == '\0' ||
-		     sym.name[strlen(light_path[i])] == '.'))
+	for (size_t i = 0; i < sizeof(calls_handlers) / sizeof(*calls_handlers);
+	     i++)
+		if (!strncmp(name, calls_handlers[i], strlen(calls_handlers[i])))
 			return true;
-	print_message("%s is not on the light path\n", sym.name);
 	return false;
 }
 
@@ -192,16 +179,16 @@ static void check_path(uintptr_t addr, uintptr_t *seen, size_t *nseen)
 	uint8_t *code;
 	bool ok;
 
+	/* A jump may land inside a function (GCC's .cold parts): the whole
+	 * function is what is decoded, as kp_opt_handler_light() does. */
+	if (kp_sym_find_addr(addr, &sym) || !sym.size)
+		fail_msg("the light path calls %#lx, which is no function of "
+			 "the library's", (unsigned long)addr);
 	for (size_t i = 0; i < *nseen; i++)
-		if (seen[i] == addr)
+		if (seen[i] == sym.addr)
 			return;
-	assert_true(*nseen < 64);
-	seen[(*nseen)++] = addr;
-	if (!on_path(addr))
-		fail_msg("%#lx is reached from the light path",
-			 (unsigned long)addr);
-	assert_int_equal(kp_sym_find_addr(addr, &sym), 0);
-	assert_true(sym.size > 0);
+	assert_true(*nseen < 128);
+	seen[(*nseen)++] = sym.addr;
 	code = malloc(sym.size);
 	assert_non_null(code);
 	memcpy(code, (const void *)sym.addr, sym.size);
@@ -213,7 +200,7 @@ static void check_path(uintptr_t addr, uintptr_t *seen, size_t *nseen)
 	for (size_t k = 0; k < n; k++) {
 		if (callees[k])
 			check_path(callees[k], seen, nseen);
-		else if (strncmp(sym.name, "run_pre_handlers", 16))
+		else if (!may_call_pointers(sym.name))
 			fail_msg("%s calls through a pointer", sym.name);
 	}
 }
@@ -222,8 +209,9 @@ static void test_library_path(void **state)
 {
 	static const char *const entries[] = {
 		"kp_optprobe_handler", "kp_optprobe_sp_moved",
+		"pre_handler_kretprobe", "kp_kretprobe_trampoline_handler",
 	};
-	uintptr_t seen[64];
+	uintptr_t seen[128];
 	size_t nseen = 0;
 
 	(void)state;
@@ -234,7 +222,7 @@ static void test_library_path(void **state)
 		check_path(sym.addr, seen, &nseen);
 	}
 	/* The handler loop is out of line, so the walk went somewhere. */
-	assert_true(nseen > 2);
+	assert_true(nseen > 4);
 }
 
 int main(void)

@@ -143,6 +143,10 @@ void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,
 bool arch_code_gpr_only(const uint8_t *code, size_t len, uintptr_t addr,
 			uintptr_t *callees, size_t max, size_t *n);
 
+/* A system call, general registers only: a negative errno on failure,
+ * errno untouched. For the light path. Async-signal-safe. */
+long arch_syscall(long nr, long a, long b, long c);
+
 /* ---- return probes ---- */
 
 /*

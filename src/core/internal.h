@@ -140,6 +140,17 @@ void kp_synchronize(void);		/* kprobe_mutex held */
 void kp_sync_atfork_child(void);
 /* A read-side section of the calling thread, nested or not, that a fork()ed
  * child re-counts if the fork happened inside it (trap.c). */
+/*
+ * errno, through its distance from the thread pointer (glibc keeps it in
+ * its static TLS block, at one offset in every thread; set at the first
+ * registration): __errno_location() on every optimized hit cost more, and
+ * is libc code the light path cannot vouch for. Async-signal-safe.
+ */
+extern ptrdiff_t kp_errno_off;
+ARCH_GPR_ONLY static inline int *kp_errno_ptr(void)
+{
+	return (int *)((char *)__builtin_thread_pointer() + kp_errno_off);
+}
 void kp_section_enter(void);		/* async-signal-safe */
 void kp_section_exit(void);		/* async-signal-safe */
 void kp_trap_atfork_child(void);
@@ -228,6 +239,7 @@ uintptr_t kp_trap_stack_id(void);
 
 /* ---- probe kinds, for the listing ---- */
 bool kp_is_kretprobe(const struct kprobe *p);
+bool kp_kretprobe_entry_light(const struct kprobe *p);
 void kp_kretprobe_atfork_child(void);
 bool kp_is_jprobe(const struct kprobe *p);
 

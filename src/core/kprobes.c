@@ -447,7 +447,8 @@ static int __register_kprobe(struct kprobe *p, bool func_entry)
 	}
 	node->pp = pp;
 	node->light = !p->pre_handler ||
-		      kp_opt_handler_light((uintptr_t)p->pre_handler);
+		      (kp_is_kretprobe(p) ? kp_kretprobe_entry_light(p) :
+		       kp_opt_handler_light((uintptr_t)p->pre_handler));
 	p->addr = (kprobe_opcode_t *)t.addr;
 	p->flags &= KPROBE_FLAG_DISABLED;
 	p->nmissed = 0;

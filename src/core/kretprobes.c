@@ -77,6 +77,8 @@ static unsigned int nr_chunks;
 struct kp_kretprobe {
 	int n;
 	struct kp_ret_inst **insts;
+	/* The return handler may run on the light path (docs/design.md). */
+	bool ret_light;
 };
 
 static __thread struct kp_ret_inst *ret_top
@@ -92,7 +94,7 @@ bool kp_is_return_regs(const struct pt_regs *regs)
 
 /* ---- stubs ---- */
 
-static struct kp_ret_chunk *chunk_of(unsigned int index)
+ARCH_GPR_ONLY static struct kp_ret_chunk *chunk_of(unsigned int index)
 {
 	unsigned int c = index / ARCH_RET_STUBS;
 
@@ -100,7 +102,7 @@ static struct kp_ret_chunk *chunk_of(unsigned int index)
 						   __ATOMIC_ACQUIRE) : NULL;
 }
 
-static uintptr_t stub_addr(unsigned int index)
+ARCH_GPR_ONLY static uintptr_t stub_addr(unsigned int index)
 {
 	struct kp_ret_chunk *c = chunk_of(index);
 
@@ -175,10 +177,10 @@ static struct kp_ret_inst *get_instance(struct kretprobe *rp,
  * it. Async-signal-safe. */
 static __thread pid_t cached_tid __attribute__((tls_model("initial-exec")));
 
-static pid_t kp_gettid(void)
+ARCH_GPR_ONLY static pid_t kp_gettid(void)
 {
 	if (!cached_tid)
-		cached_tid = (pid_t)syscall(SYS_gettid);
+		cached_tid = (pid_t)arch_syscall(SYS_gettid, 0, 0, 0);
 	return cached_tid;
 }
 
@@ -187,7 +189,7 @@ void kp_kretprobe_atfork_child(void)
 	cached_tid = 0;
 }
 
-static void release(struct kp_ret_inst *inst)
+ARCH_GPR_ONLY static void release(struct kp_ret_inst *inst)
 {
 	int expected = RI_IDLE;
 
@@ -204,7 +206,8 @@ static void release(struct kp_ret_inst *inst)
  * stack as (@slot, @stack_id), with a return address slot at or below
  * @slot (strictly below with @strict). Async-signal-safe.
  */
-static void reclaim_stale(uintptr_t slot, uintptr_t stack_id, bool strict)
+ARCH_GPR_ONLY static void reclaim_stale(uintptr_t slot, uintptr_t stack_id,
+				       bool strict)
 {
 	struct kp_ret_inst **link = &ret_top, *inst;
 
@@ -220,16 +223,15 @@ static void reclaim_stale(uintptr_t slot, uintptr_t stack_id, bool strict)
 }
 
 /* Free ACTIVE instances of @krp whose thread has exited. */
-static void reclaim_dead_threads(struct kp_kretprobe *krp)
+ARCH_GPR_ONLY static void reclaim_dead_threads(struct kp_kretprobe *krp)
 {
-	pid_t pid = getpid();
+	long pid = arch_syscall(SYS_getpid, 0, 0, 0);
 
 	for (int i = 0; i < krp->n; i++) {
 		struct kp_ret_inst *inst = krp->insts[i];
 
 		if (atomic_load(&inst->state) == RI_ACTIVE &&
-		    syscall(SYS_tgkill, pid, inst->tid, 0) < 0 &&
-		    errno == ESRCH) {
+		    arch_syscall(SYS_tgkill, pid, inst->tid, 0) == -ESRCH) {
 			int expected = RI_ACTIVE;
 
 			atomic_compare_exchange_strong(&inst->state, &expected,
@@ -238,7 +240,8 @@ static void reclaim_dead_threads(struct kp_kretprobe *krp)
 	}
 }
 
-static struct kp_ret_inst *take_instance(struct kp_kretprobe *krp)
+ARCH_GPR_ONLY static struct kp_ret_inst *
+take_instance(struct kp_kretprobe *krp)
 {
 	for (int i = 0; i < krp->n; i++) {
 		struct kp_ret_inst *inst = krp->insts[i];
@@ -251,9 +254,16 @@ static struct kp_ret_inst *take_instance(struct kp_kretprobe *krp)
 	return NULL;
 }
 
-/* ---- entry: the pre_handler of rp->kp (signal context) ---- */
+/* ---- entry: the pre_handler of rp->kp ---- */
 
-static int pre_handler_kretprobe(struct kprobe *p, struct pt_regs *regs)
+/*
+ * Take an instance and hijack the return address. In a SIGTRAP handler, or
+ * on a jump-optimized hit, the light path included: everything here and
+ * below is ARCH_GPR_ONLY, and the entry_handler was decoded
+ * (kp_kretprobe_entry_light()). Async-signal-safe.
+ */
+ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
+					       struct pt_regs *regs)
 {
 	struct kretprobe *rp = (struct kretprobe *)p;
 	struct kp_kretprobe *krp = rp->priv;
@@ -261,7 +271,6 @@ static int pre_handler_kretprobe(struct kprobe *p, struct pt_regs *regs)
 	uintptr_t stack_id = kp_trap_stack_id();
 	uintptr_t ra = arch_ret_addr_get(regs);
 	struct kp_ret_inst *inst;
-	int saved_errno = errno;
 
 	/*
 	 * A tail call from a return-probed function: its stub is already our
@@ -274,7 +283,6 @@ static int pre_handler_kretprobe(struct kprobe *p, struct pt_regs *regs)
 		reclaim_dead_threads(krp);
 		inst = take_instance(krp);
 	}
-	errno = saved_errno;
 	if (!inst) {
 		__atomic_fetch_add(&rp->nmissed, 1, __ATOMIC_RELAXED);
 		return 0;
@@ -303,27 +311,48 @@ bool kp_is_kretprobe(const struct kprobe *p)
 	return p->pre_handler == pre_handler_kretprobe;
 }
 
+/* May the entry of kretprobe @p run on the light path? kprobe_mutex. */
+bool kp_kretprobe_entry_light(const struct kprobe *p)
+{
+	const struct kretprobe *rp = (const struct kretprobe *)p;
+
+	return !rp->entry_handler ||
+	       kp_opt_handler_light((uintptr_t)rp->entry_handler);
+}
+
 /* ---- return: called by kp_kretprobe_trampoline ---- */
 
 /*
  * Run the return handler of stub @index's instance and give back the real
  * return address. Also stores it in *@ra_slot first, so that a backtrace
  * taken in the handler walks from the trampoline to the real caller.
+ *
+ * @light: the trampoline has not saved the vector, x87 and MXCSR state (the
+ * light path, docs/design.md): return 0 at once, with nothing done, if the
+ * return handler may touch it; the trampoline saves it and calls again.
  * Ordinary context, but interruptible by signals: async-signal-safe.
  */
-__attribute__((used)) uintptr_t
+__attribute__((used)) ARCH_GPR_ONLY uintptr_t
 kp_kretprobe_trampoline_handler(struct pt_regs *regs, unsigned int index,
-				uintptr_t *ra_slot);
-uintptr_t kp_kretprobe_trampoline_handler(struct pt_regs *regs,
-					  unsigned int index,
-					  uintptr_t *ra_slot)
+				uintptr_t *ra_slot, bool light);
+ARCH_GPR_ONLY uintptr_t
+kp_kretprobe_trampoline_handler(struct pt_regs *regs, unsigned int index,
+				uintptr_t *ra_slot, bool light)
 {
 	struct kp_ret_chunk *c = chunk_of(index);
 	struct kp_ret_inst *inst = c->inst[index % ARCH_RET_STUBS];
 	uintptr_t ra = c->ret[index % ARCH_RET_STUBS];
+	int *errnop = kp_errno_ptr(), saved_errno = *errnop;
 	struct kp_ret_inst **link;
 	struct kretprobe *rp;
-	int saved_errno = errno;
+
+	kp_section_enter();
+	rp = __atomic_load_n(&inst->owner, __ATOMIC_ACQUIRE);
+	if (light && rp && rp->handler &&
+	    !((const struct kp_kretprobe *)rp->priv)->ret_light) {
+		kp_section_exit();
+		return 0;
+	}
 
 	*ra_slot = ra;
 	instruction_pointer_set(regs, ra);
@@ -336,8 +365,6 @@ uintptr_t kp_kretprobe_trampoline_handler(struct pt_regs *regs,
 		*link = inst->next;
 	reclaim_stale(inst->slot, inst->stack_id, true);
 
-	kp_section_enter();
-	rp = __atomic_load_n(&inst->owner, __ATOMIC_ACQUIRE);
 	if (rp && rp->handler) {
 		const struct pt_regs *outer = ret_regs;
 
@@ -349,12 +376,12 @@ uintptr_t kp_kretprobe_trampoline_handler(struct pt_regs *regs,
 	}
 	kp_section_exit();
 	release(inst);
-	errno = saved_errno;
+	*errnop = saved_errno;
 	return ra;
 }
 
 /* The real return address behind stub @addr, or @addr. */
-static unsigned long stub_ret_addr(unsigned long addr)
+ARCH_GPR_ONLY static unsigned long stub_ret_addr(unsigned long addr)
 {
 	for (unsigned int ci = 0; ci < KP_MAX_CHUNKS; ci++) {
 		struct kp_ret_chunk *c = __atomic_load_n(&chunks[ci],
@@ -374,7 +401,8 @@ static unsigned long stub_ret_addr(unsigned long addr)
 
 /* Async-signal-safe. Follows chains (a tail call between two
  * return-probed functions returns from one stub into another). */
-KP_EXPORT unsigned long kretprobe_find_ret_addr(unsigned long addr)
+KP_EXPORT ARCH_GPR_ONLY unsigned long
+kretprobe_find_ret_addr(unsigned long addr)
 {
 	for (int i = 0; i < 64; i++) {
 		unsigned long real = stub_ret_addr(addr);
@@ -441,6 +469,8 @@ static int prepare_kretprobe(struct kretprobe *rp)
 					rp->maxactive);
 		}
 	}
+	krp->ret_light = !rp->handler ||
+			 kp_opt_handler_light((uintptr_t)rp->handler);
 	rp->nmissed = 0;
 	rp->kp.pre_handler = pre_handler_kretprobe;
 	return 0;

@@ -410,15 +410,18 @@ static struct {
 static unsigned int light_memo_n, light_memo_next;
 
 /* Is @fn, and everything it calls, code that leaves the vector, x87 and
- * MXCSR state alone (arch_code_gpr_only())? Each function must be a
- * symbol of known size starting exactly there; a call through the PLT or
- * a pointer, or a graph of more than LIGHT_MAX_FUNCS functions, is a no. */
+ * MXCSR state alone (arch_code_gpr_only())? Each function reached must be
+ * a symbol of known size, decoded whole; a call through the PLT or a
+ * pointer, or a graph of more than LIGHT_MAX_FUNCS functions, is a no. */
 static bool scan_light(uintptr_t fn)
 {
 	uintptr_t todo[LIGHT_MAX_FUNCS], seen[LIGHT_MAX_FUNCS];
 	size_t ntodo = 0, nseen = 0;
+	struct kp_symbol sym0;
 	bool ok = true;
 
+	if (kp_sym_find_addr(fn, &sym0) || sym0.addr != fn)
+		return false;		/* a handler is a function's start */
 	todo[ntodo++] = fn;
 	while (ntodo && ok) {
 		uintptr_t f = todo[--ntodo], callees[LIGHT_MAX_FUNCS];
@@ -427,12 +430,17 @@ static bool scan_light(uintptr_t fn)
 		uint8_t *code;
 		bool known = false;
 
+		/* A jump may land inside a function (GCC's .cold parts):
+		 * the whole function is what is decoded. */
+		if (kp_sym_find_addr(f, &sym) || !sym.size ||
+		    sym.size > LIGHT_MAX_BYTES)
+			return false;
+		f = sym.addr;
 		for (size_t i = 0; i < nseen; i++)
 			known |= seen[i] == f;
 		if (known)
 			continue;
-		if (nseen == LIGHT_MAX_FUNCS || kp_sym_find_addr(f, &sym) ||
-		    sym.addr != f || !sym.size || sym.size > LIGHT_MAX_BYTES)
+		if (nseen == LIGHT_MAX_FUNCS)
 			return false;
 		seen[nseen++] = f;
 		code = malloc(sym.size);

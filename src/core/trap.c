@@ -88,12 +88,12 @@ ARCH_GPR_ONLY static void section_exit(void)
 		kp_read_unlock(kcb.sect_idx);
 }
 
-void kp_section_enter(void)
+ARCH_GPR_ONLY void kp_section_enter(void)
 {
 	section_enter();
 }
 
-void kp_section_exit(void)
+ARCH_GPR_ONLY void kp_section_exit(void)
 {
 	section_exit();
 }
@@ -120,12 +120,12 @@ ARCH_GPR_ONLY static void handler_exit(void)
 }
 
 /* For handlers run outside a trap (return handlers). Async-signal-safe. */
-void kp_handler_enter(struct kprobe *kp)
+ARCH_GPR_ONLY void kp_handler_enter(struct kprobe *kp)
 {
 	handler_enter(kp);
 }
 
-void kp_handler_exit(void)
+ARCH_GPR_ONLY void kp_handler_exit(void)
 {
 	handler_exit();
 }
@@ -145,8 +145,8 @@ void kp_self_exit(void)
 	kcb.handler_depth--;
 }
 
-/* Async-signal-safe; inside a trap only. */
-uintptr_t kp_trap_stack_id(void)
+/* Async-signal-safe; inside a trap only (elsewhere 0). */
+ARCH_GPR_ONLY uintptr_t kp_trap_stack_id(void)
 {
 	const ucontext_t *uc = kcb.uc;
 
@@ -459,17 +459,8 @@ static void kp_hit(const struct probe_point *pp, ucontext_t *uc)
 
 /* ---- jump-optimized hits ---- */
 
-/*
- * errno's distance from the thread pointer: glibc keeps it in its static
- * TLS block, at the same offset in every thread. A call to
- * __errno_location() on every optimized hit cost more than this load.
- */
-static ptrdiff_t errno_off;
-
-ARCH_GPR_ONLY static int *kp_errno_ptr(void)
-{
-	return (int *)((char *)__builtin_thread_pointer() + errno_off);
-}
+/* See kp_errno_ptr(). */
+ptrdiff_t kp_errno_off;
 
 /* May every enabled handler at @pp run on the light path? */
 ARCH_GPR_ONLY static bool all_light(const struct probe_point *pp)
@@ -907,7 +898,7 @@ int kp_trap_init(void)
 	struct sigaction prog_act;
 	size_t i;
 
-	errno_off = (char *)&errno - (char *)__builtin_thread_pointer();
+	kp_errno_off = (char *)&errno - (char *)__builtin_thread_pointer();
 	memset(&our_action, 0, sizeof(our_action));
 	our_action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
 	sigfillset(&our_action.sa_mask);

@@ -187,17 +187,17 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 
 /* ---- trap path ---- */
 
-uintptr_t arch_ret_addr_slot(const struct pt_regs *regs)
+ARCH_GPR_ONLY uintptr_t arch_ret_addr_slot(const struct pt_regs *regs)
 {
 	return regs->rsp;
 }
 
-uintptr_t arch_ret_addr_get(const struct pt_regs *regs)
+ARCH_GPR_ONLY uintptr_t arch_ret_addr_get(const struct pt_regs *regs)
 {
 	return *(const uintptr_t *)regs->rsp;
 }
 
-void arch_ret_addr_set(struct pt_regs *regs, uintptr_t addr)
+ARCH_GPR_ONLY void arch_ret_addr_set(struct pt_regs *regs, uintptr_t addr)
 {
 	*(uintptr_t *)regs->rsp = addr;
 }

@@ -12,7 +12,8 @@
  *   -8      return address slot (our ret pops it)
  *   -176    struct pt_regs (168 bytes)
  *   -688    fxsave area (512 bytes): x87 (long double results), MXCSR and
- *           xmm0-15 (double results) survive C code in the handler
+ *           xmm0-15 (double results) survive C code in the handler;
+ *           unused on the light path
  * The entry rsp is 16-byte aligned, as after any ret to ABI-conforming code.
  */
 	.text
@@ -48,8 +49,7 @@ kp_kretprobe_trampoline:
 	movq	%rdi, REGS+112(%rsp)
 	movq	$-1, REGS+120(%rsp)		/* orig_rax */
 	movq	$0, REGS+128(%rsp)		/* rip: the C side sets it */
-	xorl	%eax, %eax
-	movw	%cs, %ax
+	movq	kp_x86_user_cs(%rip), %rax
 	movq	%rax, REGS+136(%rsp)
 	pushfq
 	.cfi_adjust_cfa_offset 8
@@ -57,19 +57,33 @@ kp_kretprobe_trampoline:
 	.cfi_adjust_cfa_offset -8
 	leaq	FRAME(%rsp), %rax
 	movq	%rax, REGS+152(%rsp)		/* rsp after the return */
-	xorl	%eax, %eax
-	movw	%ss, %ax
+	movq	kp_x86_user_ss(%rip), %rax
 	movq	%rax, REGS+160(%rsp)
-	fxsave64 (%rsp)
-	fninit				/* C code wants an empty x87 stack */
+	movl	%r11d, %r12d			/* index (r12 is saved) */
 	cld
-
+	/*
+	 * The light path first (docs/design.md): a return handler known to
+	 * touch only general registers runs without the vector and x87
+	 * state saved. 0 back: it is not one; save the state and call again.
+	 */
+	cmpb	$0, kp_x86_light_ok(%rip)
+	je	1f
 	leaq	REGS(%rsp), %rdi		/* struct pt_regs * */
-	movl	%r11d, %esi			/* index */
+	movl	%r12d, %esi			/* index */
 	leaq	FRAME-8(%rsp), %rdx		/* return address slot */
+	movl	$1, %ecx			/* light */
 	call	kp_kretprobe_trampoline_handler
-
+	testq	%rax, %rax
+	jnz	2f
+1:	fxsave64 (%rsp)
+	fninit				/* C code wants an empty x87 stack */
+	leaq	REGS(%rsp), %rdi
+	movl	%r12d, %esi
+	leaq	FRAME-8(%rsp), %rdx
+	xorl	%ecx, %ecx
+	call	kp_kretprobe_trampoline_handler
 	fxrstor64 (%rsp)
+2:
 	movq	REGS+0(%rsp), %r15
 	movq	REGS+8(%rsp), %r14
 	movq	REGS+16(%rsp), %r13
