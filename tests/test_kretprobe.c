@@ -505,6 +505,47 @@ static void test_return_ldouble(void **state)
 	kp_test_done();
 }
 
+/* The clobbering one call away from the return handler: the light path
+ * (docs/design.md) must see through the call and save xmm0 and st0. */
+__attribute__((noinline, noipa)) static void clobber_via_call(void)
+{
+	clobber_caller_saved();
+}
+
+static int callee_clobbers_ret(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
+{
+	cnt_inc(&ret_calls);
+	clobber_via_call();
+	return 0;
+}
+
+static void test_return_fp_via_callee(void **state)
+{
+	double want = ret_double_fp(2.5), got;
+	long double lwant = ret_ldouble_fp(1.5L), lgot;
+
+	init_rp(&rp, ret_double, callee_clobbers_ret);
+	kp_check_ret(register_kretprobe(&rp), 0,
+		     "register_kretprobe(ret_double)");
+	got = ret_double_fp(2.5);
+	kp_check(got == want, "ret_double(2.5), whose return handler's "
+		 "callee clobbers xmm0-15, returned %g, expected %g", got,
+		 want);
+	unregister_kretprobe(&rp);
+
+	init_rp(&rp, ret_ldouble, callee_clobbers_ret);
+	kp_check_ret(register_kretprobe(&rp), 0,
+		     "register_kretprobe(ret_ldouble)");
+	lgot = ret_ldouble_fp(1.5L);
+	kp_check(lgot == lwant, "ret_ldouble(1.5), whose return handler's "
+		 "callee fills the x87 stack, returned %Lg, expected %Lg",
+		 lgot, lwant);
+	unregister_kretprobe(&rp);
+	kp_check_eq(cnt_get(&ret_calls), 2, "return handler calls");
+	kp_test_done();
+}
+
 static void test_return_struct_rax_rdx(void **state)
 {
 	struct two_longs want = ret_2l_fp(1000), got;
@@ -974,6 +1015,7 @@ int main(void)
 		KRET_TEST(test_return_ptr),
 		KRET_TEST(test_return_double),
 		KRET_TEST(test_return_ldouble),
+		KRET_TEST(test_return_fp_via_callee),
 		KRET_TEST(test_return_struct_rax_rdx),
 		KRET_TEST(test_return_struct_xmm0_xmm1),
 		KRET_TEST(test_callee_saved_preserved),
