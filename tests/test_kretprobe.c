@@ -215,6 +215,44 @@ __asm__(
 	"	.size kr_call_saved, . - kr_call_saved\n"
 	"	.popsection\n");
 
+/*
+ * ret_flags(): hand-written code may return a status in the flags (as
+ * some assembly does): it returns with CF, ZF, SF and OF set, and
+ * kr_call_flags() hands back the flags its call saw after the return.
+ */
+void ret_flags(void);
+unsigned long kr_call_flags(void (*fn)(void));
+__asm__(
+	"	.pushsection .text\n"
+	"	.p2align 4\n"
+	"	.type ret_flags, @function\n"
+	"ret_flags:\n"
+	"	.cfi_startproc\n"
+	"	movb $0x7f, %al\n"
+	"	addb $0x7f, %al\n"		/* OF */
+	"	movb $0xc3, %ah\n"
+	"	sahf\n"			/* SF, ZF, CF; OF stays */
+	"	ret\n"
+	"	.cfi_endproc\n"
+	"	.size ret_flags, . - ret_flags\n"
+	"	.p2align 4\n"
+	"	.type kr_call_flags, @function\n"
+	"kr_call_flags:\n"
+	"	.cfi_startproc\n"
+	"	subq $8, %rsp\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	call *%rdi\n"
+	"	pushfq\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	popq %rax\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	addq $8, %rsp\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	"	.size kr_call_flags, . - kr_call_flags\n"
+	"	.popsection\n");
+
 /* ---- handlers: they only record, the tests check ---- */
 
 /* Static, not on a test's stack: see kp_cleanup(). */
@@ -543,6 +581,26 @@ static void test_return_fp_via_callee(void **state)
 		 lgot, lwant);
 	unregister_kretprobe(&rp);
 	kp_check_eq(cnt_get(&ret_calls), 2, "return handler calls");
+	kp_test_done();
+}
+
+/* CF, ZF, SF and OF as the function returned them, through the return
+ * trampoline and a handler that changes the flags it runs with. */
+static void test_return_flags(void **state)
+{
+	const unsigned long status = 0x8c1;	/* OF SF ZF CF */
+	unsigned long want = kr_call_flags(ret_flags) & status, got;
+
+	kp_check_eq(want, status, "ret_flags() unprobed returns with OF, SF, "
+		    "ZF and CF set");
+	init_rp(&rp, (void *)ret_flags, count_ret);
+	kp_check_ret(register_kretprobe(&rp), 0,
+		     "register_kretprobe(ret_flags)");
+	got = kr_call_flags(ret_flags) & status;
+	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+	unregister_kretprobe(&rp);
+	kp_check_eq(got, want, "the flags ret_flags() returned with, "
+		    "return-probed");
 	kp_test_done();
 }
 
@@ -1016,6 +1074,7 @@ int main(void)
 		KRET_TEST(test_return_double),
 		KRET_TEST(test_return_ldouble),
 		KRET_TEST(test_return_fp_via_callee),
+		KRET_TEST(test_return_flags),
 		KRET_TEST(test_return_struct_rax_rdx),
 		KRET_TEST(test_return_struct_xmm0_xmm1),
 		KRET_TEST(test_callee_saved_preserved),

@@ -26,6 +26,8 @@
  * the probed code at the probed address, so a backtrace from a handler goes
  * through to the probed function and its callers.
  */
+#include "flags.h"
+
 	.text
 
 #define R15	0
@@ -64,10 +66,6 @@
 #define FAST_FCW	518
 #define FAST_ENV	520
 #define FAST_SIZE	576
-/* The flags a handler may change (as arch_regs_to_uc() lets it): the
- * arithmetic ones and DF. */
-#define USER_FLAGS	0xcd5
-#define ARITH_FLAGS	0x8d5
 
 /*
  * Both ways in share their first and last parts.
@@ -151,10 +149,8 @@
 
 /*
  * OPT_EXIT: the flags, as the probed code had them but for those a handler
- * may change; then every general register from pt_regs, and back.
- * POPF costs about 6 ns here: when only arithmetic flags can differ from
- * what user code always runs with (IF and bit 1 set, nothing else), SAHF
- * sets SF, ZF, AF, PF and CF, and an add that overflows or not sets OF.
+ * may change (SET_FLAGS, flags.h); then every general register from
+ * pt_regs, and back.
  */
 .macro OPT_EXIT
 	movq	%rbx, %rsp
@@ -163,25 +159,8 @@
 	andl	$USER_FLAGS, %edx
 	andq	$~USER_FLAGS, %r13
 	orq	%r13, %rdx
-	movl	%edx, %ecx
-	andl	$~ARITH_FLAGS, %ecx
-	cmpl	$0x202, %ecx
-	jne	10f
-	cmpb	$0, kp_x86_sahf_ok(%rip)
-	je	10f
-	btl	$11, %edx		/* CF = OF wanted */
-	setc	%al
-	movzbl	%al, %eax
-	imull	$0x7f, %eax, %eax	/* 0x7f + 0x7f overflows, 0 + 0x7f not */
-	addb	$0x7f, %al
-	movb	%dl, %ah
-	sahf
-	jmp	11f
-10:	pushq	%rdx
-	.cfi_adjust_cfa_offset 8
-	popfq
-	.cfi_adjust_cfa_offset -8
-11:	/* From here on nothing may change the flags: mov and lea only. */
+	SET_FLAGS
+	/* From here on nothing may change the flags: mov and lea only. */
 	movq	R15(%rsp), %r15
 	movq	R14(%rsp), %r14
 	movq	R13(%rsp), %r13

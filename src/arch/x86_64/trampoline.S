@@ -16,6 +16,8 @@
  *           unused on the light path
  * The entry rsp is 16-byte aligned, as after any ret to ABI-conforming code.
  */
+#include "flags.h"
+
 	.text
 
 #define REGS	512
@@ -30,7 +32,7 @@ kp_kretprobe_trampoline:
 	.cfi_startproc
 	.cfi_def_cfa %rsp, 0
 	.cfi_offset %rip, -8
-	subq	$FRAME, %rsp
+	leaq	-FRAME(%rsp), %rsp		/* lea: the flags are still the function's */
 	.cfi_def_cfa_offset FRAME
 	movq	%r15, REGS+0(%rsp)
 	movq	%r14, REGS+8(%rsp)
@@ -53,8 +55,9 @@ kp_kretprobe_trampoline:
 	movq	%rax, REGS+136(%rsp)
 	pushfq
 	.cfi_adjust_cfa_offset 8
-	popq	REGS+144(%rsp)		/* rsp-relative after the pop */
+	popq	%r13			/* the flags (r13 is saved) */
 	.cfi_adjust_cfa_offset -8
+	movq	%r13, REGS+144(%rsp)
 	leaq	FRAME(%rsp), %rax
 	movq	%rax, REGS+152(%rsp)		/* rsp after the return */
 	movq	kp_x86_user_ss(%rip), %rax
@@ -84,6 +87,13 @@ kp_kretprobe_trampoline:
 	call	kp_kretprobe_trampoline_handler
 	fxrstor64 (%rsp)
 2:
+	/* The flags: the function's, but for those a handler may change. */
+	movq	REGS+144(%rsp), %rdx
+	andl	$USER_FLAGS, %edx
+	andq	$~USER_FLAGS, %r13
+	orq	%r13, %rdx
+	SET_FLAGS
+	/* From here on nothing may change the flags: mov and lea only. */
 	movq	REGS+0(%rsp), %r15
 	movq	REGS+8(%rsp), %r14
 	movq	REGS+16(%rsp), %r13
@@ -98,12 +108,8 @@ kp_kretprobe_trampoline:
 	movq	REGS+96(%rsp), %rdx
 	movq	REGS+104(%rsp), %rsi
 	movq	REGS+112(%rsp), %rdi
-	pushq	REGS+144(%rsp)
-	.cfi_adjust_cfa_offset 8
-	popfq
-	.cfi_adjust_cfa_offset -8
 	movq	REGS+48(%rsp), %r11
-	addq	$FRAME-8, %rsp
+	leaq	FRAME-8(%rsp), %rsp
 	.cfi_def_cfa_offset 8
 	ret
 	.cfi_endproc
