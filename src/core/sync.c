@@ -25,10 +25,12 @@
  * meant. Threads on different CPUs then never write the same line: one
  * shared counter made two threads hitting probes bounce it between them.
  *
- * (Tried and measured: plain per-CPU adds in an rseq sequence, with the
- * reader's barrier moved to the writer as membarrier(). The locked add was
- * 2 ns faster per optimized hit here: the sequence's own instructions cost
- * more than the lock they save on this CPU.)
+ * (Tried and measured, and not kept: plain per-CPU adds in an rseq
+ * sequence, and plain per-thread counts in records claimed on a thread's
+ * first section, both with the reader's barrier moved to the writer as
+ * membarrier(). Against the locked add, side by side, the first cost 2 ns
+ * more per optimized hit here and the second 0.7 ns more: on this CPU a
+ * locked add to a line it owns costs less than the code that avoids it.)
  *
  * A section is only ever as long as one signal handler invocation, one
  * jump-optimized hit or one return handler: a thread between its two traps

@@ -77,8 +77,11 @@ static __thread struct kprobe_ctlblk kcb
  */
 ARCH_GPR_ONLY static void section_enter(void)
 {
-	if (kcb.nsect++ == 0)
+	/* Counted first, then nested: a signal in between finds no
+	 * section and opens (and closes) its own. */
+	if (kcb.nsect == 0)
 		kcb.sect_idx = kp_read_lock();
+	kcb.nsect++;
 }
 
 ARCH_GPR_ONLY static void section_exit(void)
