@@ -20,7 +20,9 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/rseq.h>
 
 #include <kprobes.h>
 
@@ -134,8 +136,49 @@ void kp_table_remove(struct probe_point *pp);
 extern struct probe_point *kp_table[KP_TABLE_SIZE];
 
 /* ---- read-side sections and grace periods (sync.c) ---- */
-int kp_read_lock(void);			/* async-signal-safe; returns a token */
-void kp_read_unlock(int token);		/* async-signal-safe */
+#define KP_READ_SHARDS 64
+
+struct kp_reader_shard {
+	atomic_ulong n[2];
+} __attribute__((aligned(64)));
+
+extern struct kp_reader_shard kp_readers[KP_READ_SHARDS];
+extern atomic_uint kp_index;
+
+/* The calling thread's shard: the CPU it runs on. Async-signal-safe. */
+ARCH_GPR_ONLY static inline unsigned int kp_reader_shard(void)
+{
+	const char *tp = __builtin_thread_pointer();
+	int32_t cpu = __atomic_load_n((const int32_t *)(tp + __rseq_offset +
+				      offsetof(struct rseq, cpu_id)),
+				      __ATOMIC_RELAXED);
+	uintptr_t h;
+
+	if (cpu >= 0)
+		return (unsigned int)cpu % KP_READ_SHARDS;
+	/* rseq unregistered (-1) or refused (-2): threads' control blocks
+	 * lie pages apart. */
+	h = ((uintptr_t)tp >> 12) * 0x9e3779b97f4a7c15ull;
+	return (unsigned int)(h >> 58) % KP_READ_SHARDS;
+}
+
+/* Open a read-side section (sync.c says how they work). Return the token
+ * to pass to kp_read_unlock(). Inline: every hit takes one.
+ * Async-signal-safe. */
+ARCH_GPR_ONLY static inline int kp_read_lock(void)
+{
+	unsigned int shard = kp_reader_shard();
+	int idx = atomic_load(&kp_index) & 1;
+
+	atomic_fetch_add(&kp_readers[shard].n[idx], 1);
+	return (int)(shard << 1 | (unsigned int)idx);
+}
+
+/* Async-signal-safe. */
+ARCH_GPR_ONLY static inline void kp_read_unlock(int token)
+{
+	atomic_fetch_sub(&kp_readers[token >> 1].n[token & 1], 1);
+}
 void kp_synchronize(void);		/* kprobe_mutex held */
 void kp_sync_atfork_child(void);
 /* A read-side section of the calling thread, nested or not, that a fork()ed

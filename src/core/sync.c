@@ -39,52 +39,14 @@
  */
 #include <sched.h>
 #include <stdatomic.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <sys/rseq.h>
 #include <time.h>
 
 #include "internal.h"
 
-#define KP_READ_SHARDS 64
-
-static struct {
-	atomic_ulong n[2];
-} __attribute__((aligned(64))) kp_readers[KP_READ_SHARDS];
-static atomic_uint kp_index;
-
-/* The calling thread's shard. Async-signal-safe. */
-ARCH_GPR_ONLY static unsigned int reader_shard(void)
-{
-	const char *tp = __builtin_thread_pointer();
-	int32_t cpu = __atomic_load_n((const int32_t *)(tp + __rseq_offset +
-				      offsetof(struct rseq, cpu_id)),
-				      __ATOMIC_RELAXED);
-	uintptr_t h;
-
-	if (cpu >= 0)
-		return (unsigned int)cpu % KP_READ_SHARDS;
-	/* rseq unregistered (-1) or refused (-2): threads' control blocks
-	 * lie pages apart. */
-	h = ((uintptr_t)tp >> 12) * 0x9e3779b97f4a7c15ull;
-	return (unsigned int)(h >> 58) % KP_READ_SHARDS;
-}
-
-/* Async-signal-safe. Return the token to pass to kp_read_unlock(). */
-ARCH_GPR_ONLY int kp_read_lock(void)
-{
-	unsigned int shard = reader_shard();
-	int idx = atomic_load(&kp_index) & 1;
-
-	atomic_fetch_add(&kp_readers[shard].n[idx], 1);
-	return (int)(shard << 1 | (unsigned int)idx);
-}
-
-/* Async-signal-safe. */
-ARCH_GPR_ONLY void kp_read_unlock(int token)
-{
-	atomic_fetch_sub(&kp_readers[token >> 1].n[token & 1], 1);
-}
+/* The reader side is inline, in internal.h: kp_read_lock(). */
+struct kp_reader_shard kp_readers[KP_READ_SHARDS];
+atomic_uint kp_index;
 
 static bool readers_gone(int idx)
 {
