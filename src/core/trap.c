@@ -349,8 +349,9 @@ static void run_post_handlers(const struct probe_point *pp,
  * On the @light path, a handler that needs the vector state saved is a
  * miss: only one registered after kp_optprobe_handler() looked can be met.
  */
-ARCH_GPR_ONLY static bool run_pre_handlers(const struct probe_point *pp,
-					   struct pt_regs *regs, bool light)
+ARCH_GPR_ONLY static inline __attribute__((always_inline)) bool
+run_pre_handlers(const struct probe_point *pp,
+		 struct pt_regs *regs, bool light)
 {
 	struct kprobe_node *n;
 	bool taken = false;
