@@ -233,7 +233,10 @@
 	.p2align 4
 kp_optprobe_lean:
 	OPT_ENTRY
+	btl	$10, %r13d		/* DF: C wants it clear */
+	jnc	5f
 	cld
+5:
 	cmpb	$0, kp_x86_light_ok(%rip)
 	je	3f
 	OPT_CALL 1
