@@ -70,7 +70,7 @@ static int cmp_double(const void *a, const void *b)
  * neighbours); the best batch is the figure that repeats from run to run,
  * and the median says how far the rest of the run was from it.
  */
-#define BATCHES 50
+#define BATCHES 200
 static double last_median;
 
 static double measure(void (*fn)(long), long n)
