@@ -308,6 +308,14 @@ void unregister_jprobes(struct jprobe **jps, int num);
 void jprobe_return(void) __attribute__((noreturn));
 
 /*
+ * regs_query_register_offset() - where register @name is in struct pt_regs,
+ * in bytes, as the kernel's: x86_64 "ax" "bx" "cx" "dx" "si" "di" "bp" "sp"
+ * "ip" "flags" "orig_ax" "cs" "ss" "r8".."r15" (also "rax", "rip", ...).
+ * Return the offset, or -EINVAL for a name it does not know.
+ */
+int regs_query_register_offset(const char *name);
+
+/*
  * Register accessors, as in the kernel. regs_get_argument() is valid at a
  * function's first instruction only (before it changes the stack).
  */

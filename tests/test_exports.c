@@ -40,6 +40,7 @@ static const char *const public_api[] = {
 	"register_kretprobes",
 	"unregister_kretprobes",
 	"kretprobe_find_ret_addr",
+	"regs_query_register_offset",
 	"kprobe_backtrace",
 	"register_jprobe",
 	"unregister_jprobe",

@@ -395,3 +395,36 @@ bool arch_fixup_exception(ucontext_t *uc)
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)kp_x86_safe_fault;
 	return true;
 }
+
+/*
+ * regs_query_register_offset() - the offset of register @name in struct
+ * pt_regs, as the kernel's (names "ax", "r8", "ip", "flags", ... and, for
+ * convenience, "rax", "rip", "eflags", ...), or -EINVAL.
+ */
+__attribute__((visibility("default")))
+int regs_query_register_offset(const char *name)
+{
+	static const struct {
+		const char *name, *alias;
+		int offset;
+	} regs[] = {
+#define R(n, a, f) { n, a, (int)offsetof(struct pt_regs, f) }
+		R("ax", "rax", rax), R("bx", "rbx", rbx), R("cx", "rcx", rcx),
+		R("dx", "rdx", rdx), R("si", "rsi", rsi), R("di", "rdi", rdi),
+		R("bp", "rbp", rbp), R("sp", "rsp", rsp), R("ip", "rip", rip),
+		R("flags", "eflags", eflags), R("orig_ax", "orig_rax", orig_rax),
+		R("cs", NULL, cs), R("ss", NULL, ss),
+		R("r8", NULL, r8), R("r9", NULL, r9), R("r10", NULL, r10),
+		R("r11", NULL, r11), R("r12", NULL, r12), R("r13", NULL, r13),
+		R("r14", NULL, r14), R("r15", NULL, r15),
+#undef R
+	};
+
+	if (!name)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(regs) / sizeof(*regs); i++)
+		if (!strcmp(name, regs[i].name) ||
+		    (regs[i].alias && !strcmp(name, regs[i].alias)))
+			return regs[i].offset;
+	return -EINVAL;
+}
