@@ -308,6 +308,19 @@ void unregister_jprobes(struct jprobe **jps, int num);
 void jprobe_return(void) __attribute__((noreturn));
 
 /*
+ * Read memory that may not be mapped, from a handler (the kernel's names).
+ * copy_from_user_nofault() copies @size bytes: 0, or -EFAULT if any of
+ * them is not readable (what was copied before is in @dst).
+ * strncpy_from_user_nofault() copies a NUL-terminated string of at most
+ * @count bytes with its NUL: its length, @count if no NUL came within it
+ * (@dst is then not terminated), or -EFAULT.
+ * Both work once a probe has been registered (the fault handler is then
+ * installed). Async-signal-safe.
+ */
+long copy_from_user_nofault(void *dst, const void *src, size_t size);
+long strncpy_from_user_nofault(char *dst, const void *src, long count);
+
+/*
  * regs_query_register_offset() - where register @name is in struct pt_regs,
  * in bytes, as the kernel's: x86_64 "ax" "bx" "cx" "dx" "si" "di" "bp" "sp"
  * "ip" "flags" "orig_ax" "cs" "ss" "r8".."r15" (also "rax", "rip", ...).

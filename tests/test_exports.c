@@ -41,6 +41,8 @@ static const char *const public_api[] = {
 	"unregister_kretprobes",
 	"kretprobe_find_ret_addr",
 	"regs_query_register_offset",
+	"copy_from_user_nofault",
+	"strncpy_from_user_nofault",
 	"kprobe_backtrace",
 	"register_jprobe",
 	"unregister_jprobe",
