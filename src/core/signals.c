@@ -62,9 +62,17 @@ static void (*owner_update)(int sig, int flags);
 static __thread bool trap_blocked __attribute__((tls_model("initial-exec")));
 static __thread bool trap_pending __attribute__((tls_model("initial-exec")));
 
+/*
+ * libc's own functions. RTLD_NEXT finds them when libc comes after us in
+ * the search order (we are linked before it, or preloaded). Loaded after
+ * it (a dependency of a preloaded library, or dlopen()ed), we see nothing
+ * next: then libc's own names for them, which nobody interposes.
+ */
 __attribute__((constructor)) static void kp_signals_resolve(void)
 {
 	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	if (!real_sigaction)
+		real_sigaction = dlsym(RTLD_DEFAULT, "__sigaction");
 	real_sigprocmask = dlsym(RTLD_NEXT, "sigprocmask");
 	real_pthread_sigmask = dlsym(RTLD_NEXT, "pthread_sigmask");
 }
@@ -82,6 +90,10 @@ int kp_real_sigaction(int sig, const struct sigaction *act,
 {
 	if (!real_sigaction)
 		kp_signals_resolve();
+	if (!real_sigaction) {
+		errno = ENOSYS;
+		return -1;
+	}
 	return real_sigaction(sig, act, old);
 }
 

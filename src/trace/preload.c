@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libkprobe-preload.so: trace an unmodified program (docs/tracing.md).
+ *
+ *   KPROBE_TRACE_EVENTS="p:open libc:open \$arg1:string;r libc:open \$retval:s32" \
+ *   KPROBE_TRACE_OUTPUT=trace.txt LD_PRELOAD=libkprobe-preload.so PROG
+ *
+ * At load: the definitions (KPROBE_TRACE_EVENTS, separated by ';' or new
+ * lines, and the lines of the file KPROBE_TRACE_FILE) are parsed and
+ * registered, and a flusher thread starts. At each hit a handler fetches
+ * the arguments into the thread's ring (evbuf.c): no lock, no allocation,
+ * signal context allowed. The flusher formats the records (text or JSON
+ * lines, KPROBE_TRACE_FORMAT) into KPROBE_TRACE_OUTPUT every few
+ * milliseconds and at exit, where it also writes how many were dropped.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kprobes.h>
+
+#include "evbuf.h"
+#include "probe_def.h"
+
+#define MAX_PROBES	256
+#define STR_MAX		128	/* bytes of a string argument kept */
+#define NRINGS		256
+#define RING_SIZE	(1u << 20)
+
+struct tprobe {
+	struct kp_probe_def def;
+	int id;
+	struct kprobe kp;
+	struct kretprobe rp;
+	char spec[512];		/* "obj:sym" for symbol_name */
+	bool registered;
+};
+
+/* One record: these, the values, then the strings. */
+struct ev {
+	uint64_t ts;
+	uint32_t id;
+	int32_t cpu;
+	uint64_t ip;
+	uint64_t faults[(KP_DEF_MAX_ARGS + 63) / 64];	/* bit i: arg i */
+	uint64_t vals[];
+};
+
+/* A string value: its offset in the record and its length. */
+#define STR_VAL(off, len)	((uint64_t)(off) << 32 | (uint32_t)(len))
+
+static struct tprobe probes[MAX_PROBES];
+static int nprobes;
+static int out_fd = -1;
+static bool json;
+static pthread_t flusher;
+static atomic_bool stopping, flusher_running;
+static unsigned long nevents;
+/* The calling thread is the tracer's own (the flusher, or the setup): its
+ * calls are not the program's and are not recorded. */
+static __thread bool in_flusher __attribute__((tls_model("initial-exec")));
+
+/* ---- at a hit (async-signal-safe) ---- */
+
+static size_t type_size(enum kp_fetch_type t)
+{
+	switch (t) {
+	case KP_TYPE_U8: case KP_TYPE_S8: case KP_TYPE_X8: return 1;
+	case KP_TYPE_U16: case KP_TYPE_S16: case KP_TYPE_X16: return 2;
+	case KP_TYPE_U32: case KP_TYPE_S32: case KP_TYPE_X32: return 4;
+	default: return 8;
+	}
+}
+
+/* The value of @f; memory is read @size bytes wide. */
+static int fetch(const struct kp_fetch *f, const struct pt_regs *regs,
+		 size_t size, uint64_t *v)
+{
+	uint64_t base = 0;
+
+	*v = 0;
+	switch (f->kind) {
+	case KP_FETCH_REG:
+		*v = *(const unsigned long *)((const char *)regs + f->offset);
+		return 0;
+	case KP_FETCH_STACK:
+		*v = user_stack_pointer(regs);
+		return 0;
+	case KP_FETCH_ARG:
+		*v = regs_get_argument(regs, (unsigned int)f->n - 1);
+		return 0;
+	case KP_FETCH_RETVAL:
+		*v = regs_return_value(regs);
+		return 0;
+	case KP_FETCH_COMM:
+		return 0;
+	case KP_FETCH_STACK_N:
+		base = user_stack_pointer(regs) + 8 * f->n;
+		break;
+	case KP_FETCH_ADDR:
+	case KP_FETCH_SYM:	/* resolved into n at registration */
+		base = f->n + (uint64_t)f->offset;
+		break;
+	case KP_FETCH_DEREF:
+		if (fetch(f->inner, regs, 8, &base))
+			return -EFAULT;
+		base += (uint64_t)f->offset;
+		break;
+	}
+	return copy_from_user_nofault(v, (const void *)base, size) ? -EFAULT
+								   : 0;
+}
+
+static void record(const struct tprobe *t, struct pt_regs *regs,
+		   uintptr_t ip)
+{
+	const struct kp_probe_def *d = &t->def;
+	size_t strings = 0, len;
+	struct timespec ts;
+	struct ev *e;
+	char *s;
+
+	if (in_flusher)
+		return;		/* our own write()s are not the program's */
+	for (int i = 0; i < d->nargs; i++)
+		if (d->args[i].type == KP_TYPE_STRING)
+			strings += STR_MAX;
+	len = sizeof(*e) + d->nargs * sizeof(uint64_t) + strings;
+	e = kp_ev_reserve(len);
+	if (!e)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	e->ts = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	e->id = (uint32_t)t->id;
+	e->cpu = sched_getcpu();
+	e->ip = ip;
+	memset(e->faults, 0, sizeof(e->faults));
+	s = (char *)&e->vals[d->nargs];
+	for (int i = 0; i < d->nargs; i++) {
+		const struct kp_def_arg *a = &d->args[i];
+		uint64_t v;
+
+		if (a->type != KP_TYPE_STRING) {
+			if (fetch(a->fetch, regs, type_size(a->type), &v))
+				e->faults[i / 64] |= 1ull << (i % 64);
+			e->vals[i] = v;
+			continue;
+		}
+		if (a->fetch->kind == KP_FETCH_COMM) {
+			size_t n = strnlen(kp_ev_comm(), 15);
+
+			memcpy(s, kp_ev_comm(), n);
+			e->vals[i] = STR_VAL(s - (char *)e, n);
+		} else {
+			long n = -EFAULT;
+
+			if (!fetch(a->fetch, regs, 8, &v))
+				n = strncpy_from_user_nofault(s, (void *)v,
+							      STR_MAX);
+			if (n < 0)
+				e->faults[i / 64] |= 1ull << (i % 64);
+			e->vals[i] = STR_VAL(s - (char *)e, n < 0 ? 0 : n);
+		}
+		s += STR_MAX;
+	}
+	kp_ev_commit(e);
+}
+
+static int on_entry(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct tprobe *t = (const struct tprobe *)
+		((char *)p - offsetof(struct tprobe, kp));
+
+	record(t, regs, instruction_pointer(regs));
+	return 0;
+}
+
+static int on_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	const struct tprobe *t = (const struct tprobe *)
+		((char *)get_kretprobe(ri) - offsetof(struct tprobe, rp));
+
+	record(t, regs, (uintptr_t)ri->ret_addr);
+	return 0;
+}
+
+/* ---- the flusher ---- */
+
+struct outbuf {
+	char data[65536];
+	size_t len;
+};
+
+static void flush_out(struct outbuf *o)
+{
+	size_t done = 0;
+
+	while (done < o->len) {
+		ssize_t n = write(out_fd, o->data + done, o->len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	o->len = 0;
+}
+
+static void put(struct outbuf *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void put(struct outbuf *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->len > sizeof(o->data) - 1024)
+		flush_out(o);
+	va_start(ap, fmt);
+	n = vsnprintf(o->data + o->len, sizeof(o->data) - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n < sizeof(o->data) - o->len ?
+			  (size_t)n : sizeof(o->data) - o->len - 1;
+}
+
+/* A string, escaped for the output (JSON's rules serve both). */
+static void put_string(struct outbuf *o, const char *s, size_t n)
+{
+	put(o, "\"");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\')
+			put(o, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			put(o, "\\u%04x", ch);
+		else
+			put(o, "%c", ch);
+	}
+	put(o, "\"");
+}
+
+static void put_symbol(struct outbuf *o, uint64_t v)
+{
+	Dl_info info;
+
+	if (dladdr((void *)(uintptr_t)v, &info) && info.dli_sname)
+		put(o, "%s+0x%" PRIx64, info.dli_sname,
+		    v - (uint64_t)(uintptr_t)info.dli_saddr);
+	else
+		put(o, "0x%" PRIx64, v);
+}
+
+static void put_value(struct outbuf *o, const struct kp_def_arg *a,
+		      const struct ev *e, int i)
+{
+	uint64_t v = e->vals[i];
+
+	if (e->faults[i / 64] & (1ull << (i % 64))) {
+		put(o, json ? "null" : "(fault)");
+		return;
+	}
+	if (a->type == KP_TYPE_STRING) {
+		put_string(o, (const char *)e + (v >> 32), (uint32_t)v);
+		return;
+	}
+	switch (a->type) {
+	case KP_TYPE_U8: put(o, "%u", (uint8_t)v); break;
+	case KP_TYPE_U16: put(o, "%u", (uint16_t)v); break;
+	case KP_TYPE_U32: put(o, "%u", (uint32_t)v); break;
+	case KP_TYPE_U64: put(o, "%" PRIu64, v); break;
+	case KP_TYPE_S8: put(o, "%d", (int8_t)v); break;
+	case KP_TYPE_S16: put(o, "%d", (int16_t)v); break;
+	case KP_TYPE_S32: put(o, "%d", (int32_t)v); break;
+	case KP_TYPE_S64: put(o, "%" PRId64, (int64_t)v); break;
+	case KP_TYPE_X8: put(o, json ? "\"0x%x\"" : "0x%x", (uint8_t)v); break;
+	case KP_TYPE_X16: put(o, json ? "\"0x%x\"" : "0x%x", (uint16_t)v); break;
+	case KP_TYPE_X32: put(o, json ? "\"0x%x\"" : "0x%x", (uint32_t)v); break;
+	case KP_TYPE_SYMBOL:
+		if (json)
+			put(o, "\"");
+		put_symbol(o, v);
+		if (json)
+			put(o, "\"");
+		break;
+	default:
+		put(o, json ? "\"0x%" PRIx64 "\"" : "0x%" PRIx64, v);
+		break;
+	}
+}
+
+/* Where the hit was: "sym+0xoff", or "caller <- sym" for a return. */
+static void put_where(struct outbuf *o, const struct tprobe *t,
+		      const struct ev *e)
+{
+	const struct kp_probe_def *d = &t->def;
+
+	if (d->kind == KP_DEF_RETURN) {
+		put_symbol(o, e->ip);
+		put(o, " <- %s", d->symbol ? d->symbol : "?");
+	} else if (d->symbol) {
+		put(o, "%s+0x%lx", d->symbol, d->offset);
+	} else {
+		put(o, "0x%" PRIx64, e->ip);
+	}
+}
+
+static void format_one(const void *rec, size_t len, int tid,
+		       const char *comm, void *arg)
+{
+	const struct ev *e = rec;
+	struct outbuf *o = arg;
+	const struct tprobe *t;
+
+	if (len < sizeof(*e) || e->id >= (uint32_t)nprobes)
+		return;
+	t = &probes[e->id];
+	nevents++;
+	if (json) {
+		put(o, "{\"ts\":%" PRIu64 ",\"comm\":", e->ts);
+		put_string(o, comm, strnlen(comm, 16));
+		put(o, ",\"tid\":%d,\"cpu\":%d,\"group\":\"%s\",\"event\":"
+		    "\"%s\",\"where\":\"", tid, e->cpu, t->def.group,
+		    t->def.event);
+		put_where(o, t, e);
+		put(o, "\",\"args\":{");
+		for (int i = 0; i < t->def.nargs; i++) {
+			put(o, "%s\"%s\":", i ? "," : "", t->def.args[i].name);
+			put_value(o, &t->def.args[i], e, i);
+		}
+		put(o, "}}\n");
+		return;
+	}
+	put(o, "%16.16s-%-7d [%03d] %6" PRIu64 ".%06" PRIu64 ": %s: (", comm,
+	    tid, e->cpu, e->ts / 1000000000u, e->ts % 1000000000u / 1000,
+	    t->def.event);
+	put_where(o, t, e);
+	put(o, ")");
+	for (int i = 0; i < t->def.nargs; i++) {
+		put(o, " %s=", t->def.args[i].name);
+		put_value(o, &t->def.args[i], e, i);
+	}
+	put(o, "\n");
+}
+
+static void drain(void)
+{
+	static struct outbuf o;
+
+	kp_ev_drain(format_one, &o);
+	flush_out(&o);
+}
+
+static void *flusher_main(void *arg)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	sigset_t all;
+
+	(void)arg;
+	in_flusher = true;
+	/* The program's signals are for its own threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!atomic_load(&stopping)) {
+		drain();
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static void start_flusher(void)
+{
+	if (!pthread_create(&flusher, NULL, flusher_main, NULL))
+		atomic_store(&flusher_running, true);
+}
+
+/* ---- setup and teardown ---- */
+
+static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void report(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return;
+}
+
+/* Resolve @SYM fetches to addresses (data symbols: dlsym). */
+static int resolve_syms(struct kp_fetch *f)
+{
+	for (; f; f = f->inner) {
+		void *h = RTLD_DEFAULT, *a;
+		char *colon;
+
+		if (f->kind != KP_FETCH_SYM)
+			continue;
+		colon = strrchr(f->sym, ':');
+		if (colon) {
+			*colon = '\0';
+			h = dlopen(f->sym, RTLD_LAZY | RTLD_NOLOAD);
+			*colon = ':';
+			if (!h)
+				return -ENOENT;
+		}
+		a = dlsym(h, colon ? colon + 1 : f->sym);
+		if (!a)
+			return -ENOENT;
+		f->n = (uintptr_t)a;
+	}
+	return 0;
+}
+
+static int add_definition(const char *text)
+{
+	struct kp_def_error err;
+	struct tprobe *t;
+	char msg[1024];
+	int ret;
+
+	if (nprobes == MAX_PROBES) {
+		report("libkprobe-preload: more than %d definitions\n",
+		       MAX_PROBES);
+		return -E2BIG;
+	}
+	t = &probes[nprobes];
+	ret = kp_probe_def_parse(text, &t->def, &err);
+	if (ret) {
+		kp_probe_def_error(text, &err, msg, sizeof(msg));
+		report("libkprobe-preload: a definition is refused:\n%s", msg);
+		return ret;
+	}
+	if (t->def.kind == KP_DEF_DELETE) {
+		kp_probe_def_free(&t->def);
+		report("libkprobe-preload: '-:' deletes events of tracefs; "
+		       "here there is nothing to delete\n");
+		return -EINVAL;
+	}
+	for (int i = 0; i < t->def.nargs; i++)
+		if (resolve_syms(t->def.args[i].fetch)) {
+			report("libkprobe-preload: %s: no data symbol for "
+			       "argument %s\n", t->def.event,
+			       t->def.args[i].name);
+			kp_probe_def_free(&t->def);
+			return -ENOENT;
+		}
+	t->id = nprobes++;
+	return 0;
+}
+
+/* Definitions separated by ';' or new lines; '#' starts a comment line. */
+static int add_definitions(char *list)
+{
+	char *save = NULL;
+
+	for (char *s = strtok_r(list, ";\n", &save); s;
+	     s = strtok_r(NULL, ";\n", &save)) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			continue;
+		if (add_definition(s))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Register every definition. The first process of a run refuses to trace
+ * anything if one fails (it says which and why); the processes it starts
+ * (KPROBE_TRACE_APPEND set) trace what they have and skip the rest
+ * quietly: a shell started by the program has none of its functions.
+ */
+static int register_all(bool quiet)
+{
+	for (int i = 0; i < nprobes; i++) {
+		struct tprobe *t = &probes[i];
+		struct kprobe *kp = t->def.kind == KP_DEF_RETURN ? &t->rp.kp
+								  : &t->kp;
+		int ret;
+
+		if (t->def.symbol) {
+			snprintf(t->spec, sizeof(t->spec), "%s%s%s",
+				 t->def.object ? t->def.object : "",
+				 t->def.object ? ":" : "", t->def.symbol);
+			kp->symbol_name = t->spec;
+			kp->offset = (unsigned int)t->def.offset;
+		} else {
+			kp->addr = (kprobe_opcode_t *)t->def.addr;
+		}
+		if (t->def.kind == KP_DEF_RETURN) {
+			t->rp.handler = on_return;
+			t->rp.maxactive = t->def.maxactive;
+			ret = register_kretprobe(&t->rp);
+		} else {
+			kp->pre_handler = on_entry;
+			ret = register_kprobe(kp);
+		}
+		if (ret && quiet)
+			continue;
+		if (ret) {
+			report("libkprobe-preload: %s/%s: %s (%d)\n",
+			       t->def.group, t->def.event, kprobe_last_error(),
+			       ret);
+			return ret;
+		}
+		t->registered = true;
+	}
+	return 0;
+}
+
+static void unregister_all(void)
+{
+	for (int i = 0; i < nprobes; i++) {
+		struct tprobe *t = &probes[i];
+
+		if (!t->registered)
+			continue;
+		if (t->def.kind == KP_DEF_RETURN)
+			unregister_kretprobe(&t->rp);
+		else
+			unregister_kprobe(&t->kp);
+		t->registered = false;
+	}
+}
+
+static void preload_fini(void)
+{
+	struct outbuf o = { .len = 0 };
+	unsigned long dropped;
+
+	if (out_fd < 0)
+		return;
+	atomic_store(&stopping, true);
+	if (atomic_load(&flusher_running))
+		pthread_join(flusher, NULL);
+	/* No handler runs after this; then what they left. */
+	in_flusher = true;
+	unregister_all();
+	drain();
+	dropped = kp_ev_dropped();
+	if (json)
+		put(&o, "{\"summary\":{\"pid\":%d,\"events\":%lu,"
+		    "\"dropped\":%lu}}\n", getpid(), nevents, dropped);
+	else
+		put(&o, "# kprobe-trace: pid %d: %lu events, %lu dropped\n",
+		    getpid(), nevents, dropped);
+	flush_out(&o);
+	if (dropped)
+		report("libkprobe-preload: %lu events dropped (the trace "
+		       "could not keep up)\n", dropped);
+	close(out_fd);
+	out_fd = -1;
+}
+
+static void atfork_child(void)
+{
+	/* Only the forking thread is here: no flusher, empty rings. */
+	kp_evbuf_atfork_child();
+	atomic_store(&stopping, false);
+	atomic_store(&flusher_running, false);
+	nevents = 0;
+	start_flusher();
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+__attribute__((constructor)) static void preload_init(void)
+{
+	const char *events = getenv("KPROBE_TRACE_EVENTS");
+	const char *file = getenv("KPROBE_TRACE_FILE");
+	const char *out = getenv("KPROBE_TRACE_OUTPUT");
+	const char *format = getenv("KPROBE_TRACE_FORMAT");
+	const char *append = getenv("KPROBE_TRACE_APPEND");
+	char *list;
+	int ret;
+
+	if (!events && !file)
+		return;
+	json = format && !strcmp(format, "json");
+	if (events) {
+		list = strdup(events);
+		if (!list || add_definitions(list))
+			goto fail;
+		free(list);
+	}
+	if (file) {
+		list = read_file(file);
+		if (!list) {
+			report("libkprobe-preload: cannot read %s: %s\n", file,
+			       strerror(errno));
+			goto fail;
+		}
+		if (add_definitions(list))
+			goto fail;
+		free(list);
+	}
+	list = NULL;
+	if (kp_evbuf_init(NRINGS, RING_SIZE)) {
+		report("libkprobe-preload: no memory for the event rings\n");
+		goto fail;
+	}
+	/* The first process truncates; its children (exec) append. */
+	out_fd = open(out ? out : "kprobe-trace.out",
+		      O_WRONLY | O_CREAT | O_CLOEXEC |
+		      (append ? O_APPEND : O_TRUNC), 0644);
+	if (out_fd < 0) {
+		report("libkprobe-preload: cannot open %s: %s\n",
+		       out ? out : "kprobe-trace.out", strerror(errno));
+		goto fail;
+	}
+	/* Out of the way of the program's own descriptors: it may expect
+	 * its first open() to return 3. */
+	{
+		int high = fcntl(out_fd, F_DUPFD_CLOEXEC, 900);
+
+		if (high >= 0) {
+			close(out_fd);
+			out_fd = high;
+		}
+	}
+	setenv("KPROBE_TRACE_APPEND", "1", 1);
+	/* Registering reads files (symbols, /proc): not the program's calls,
+	 * even where they hit a probe armed a moment before. */
+	in_flusher = true;
+	ret = register_all(append != NULL);
+	in_flusher = false;
+	if (ret) {
+		unregister_all();
+		close(out_fd);
+		out_fd = -1;
+		goto fail;
+	}
+	start_flusher();
+	atexit(preload_fini);
+	pthread_atfork(NULL, NULL, atfork_child);
+	return;
+fail:
+	free(list);
+	report("libkprobe-preload: nothing is traced\n");
+}
