@@ -4,7 +4,11 @@
  * trace_target, and Debian's gzip. Each is run twice, traced and not: its
  * output must not change, and the events must be the calls it made.
  *
- * argv[1]: libkprobe-preload.so; argv[2]: trace_target.
+ * Then kprobe-trace, the command around it: the same through it, its
+ * refusals (the program not started), its exit status (the program's).
+ *
+ * argv[1]: libkprobe-preload.so; argv[2]: trace_target; argv[3]:
+ * kprobe-trace.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,11 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *preload, *target;
+static const char *preload, *target, *cli;
 static char dir[] = "/tmp/kp-preload-XXXXXX";
 
 /* Read a whole file (NUL-terminated); NULL if it cannot. */
@@ -239,6 +244,110 @@ static void test_gzip(void **state)
 	free(input);
 }
 
+/* kprobe-trace ARGS with stdout and stderr to files; the wait status. */
+static int run_cli(char *const args[], const char *out, const char *err)
+{
+	char *argv[16];
+	int n = 0;
+
+	argv[n++] = (char *)cli;
+	while (*args && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return run(argv, NULL, NULL, NULL, out, err);
+}
+
+static void test_cli(void **state)
+{
+	char *trace_file = strdup(in_dir("cli.txt"));
+	char *args[] = { "-o", trace_file, "-e", "p:w work a=$arg1:s32",
+			 "-e", "r:wr work rv=$retval:s32", "--",
+			 (char *)target, NULL };
+	char *out, *trace;
+	int st;
+
+	(void)state;
+	st = run_cli(args, "cli.out", "cli.err");
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	out = slurp(in_dir("cli.out"), NULL);
+	trace = slurp(in_dir("cli.txt"), NULL);
+	assert_string_equal(out, "sum=38\n");
+	assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
+	assert_non_null(strstr(trace, "<- work) rv=12\n"));
+	free(out);
+	free(trace);
+	free(trace_file);
+}
+
+/* Refused before the program starts: its output stays empty, status 2. */
+static void test_cli_refusals(void **state)
+{
+	char *bad_syntax[] = { "-e", "p:w work %zz", "--", (char *)target,
+			       NULL };
+	char *no_such[] = { "-e", "p:w no_such_function", "--",
+			    (char *)target, NULL };
+	char *out, *err;
+	int st;
+
+	(void)state;
+	st = run_cli(bad_syntax, "r1.out", "r1.err");
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	out = slurp(in_dir("r1.out"), NULL);
+	err = slurp(in_dir("r1.err"), NULL);
+	assert_string_equal(out, "");
+	assert_non_null(strstr(err, "p:w work %zz\n          ^\n"
+				    "unknown register \"zz\"\n"));
+	free(out);
+	free(err);
+
+	st = run_cli(no_such, "r2.out", "r2.err");
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	out = slurp(in_dir("r2.out"), NULL);
+	err = slurp(in_dir("r2.err"), NULL);
+	assert_string_equal(out, "");
+	assert_non_null(strstr(err, "no_such_function"));
+	assert_non_null(strstr(err, "is not started"));
+	free(out);
+	free(err);
+}
+
+/* The exit status and the fatal signal are the program's. */
+static void test_cli_status(void **state)
+{
+	char *exit3[] = { "-o", "/dev/null", "-e", "p libc:getpid", "--",
+			  "sh", "-c", "exit 3", NULL };
+	char *killed[] = { "-o", "/dev/null", "-e", "p libc:getpid", "--",
+			   "sh", "-c", "kill -TERM $$", NULL };
+	int st;
+
+	(void)state;
+	st = run_cli(exit3, "s1.out", "s1.err");
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 3);
+	st = run_cli(killed, "s2.out", "s2.err");
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGTERM);
+}
+
+static void test_cli_list(void **state)
+{
+	char *args[] = { "-l", "inflate*", "/lib/x86_64-linux-gnu/libz.so.1",
+			 NULL };
+	char *out;
+
+	(void)state;
+	if (access("/lib/x86_64-linux-gnu/libz.so.1", R_OK)) {
+		print_message("no libz.so.1: skipped\n");
+		skip();
+	}
+	assert_int_equal(run_cli(args, "l.out", "l.err"), 0);
+	out = slurp(in_dir("l.out"), NULL);
+	assert_non_null(strstr(out, "inflateReset\n"));
+	assert_non_null(strstr(out, "inflateEnd\n"));
+	assert_null(strstr(out, "deflate"));
+	free(out);
+}
+
 static int cleanup(void **state)
 {
 	char cmd[300];
@@ -255,6 +364,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_bad_definition),
 		cmocka_unit_test(test_gzip),
+		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_cli_refusals),
+		cmocka_unit_test(test_cli_status),
+		cmocka_unit_test(test_cli_list),
 	};
 
 #ifdef KP_SANITIZED
@@ -264,12 +377,13 @@ int main(int argc, char **argv)
 	       "in the traced program\n");
 	return 77;
 #endif
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s PRELOAD TARGET\n", argv[0]);
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s PRELOAD TARGET CLI\n", argv[0]);
 		return 2;
 	}
 	preload = argv[1];
 	target = argv[2];
+	cli = argv[3];
 	if (!mkdtemp(dir))
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, cleanup);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kprobes.h>
 
@@ -40,4 +42,22 @@ __attribute__((visibility("default")))
 const char *kprobe_last_error(void)
 {
 	return last_error;
+}
+
+/*
+ * A descriptor libkprobe keeps open, moved above the ones a program uses:
+ * a program may expect its first open() to return 3, and a traced one
+ * must get what it would without us. Kept where it is if that fails.
+ */
+void kp_fd_out_of_the_way(int *fd)
+{
+	int high;
+
+	if (*fd < 0 || *fd >= 900)
+		return;
+	high = fcntl(*fd, F_DUPFD_CLOEXEC, 900);
+	if (high >= 0) {
+		close(*fd);
+		*fd = high;
+	}
 }

@@ -181,6 +181,7 @@ ARCH_GPR_ONLY static inline void kp_read_unlock(int token)
 }
 void kp_synchronize(void);		/* kprobe_mutex held */
 void kp_sync_atfork_child(void);
+void kp_fd_out_of_the_way(int *fd);	/* error.c */
 /* A read-side section of the calling thread, nested or not, that a fork()ed
  * child re-counts if the fork happened inside it (trap.c). */
 /*

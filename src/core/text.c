@@ -122,8 +122,10 @@ static int poke_mprotect(uintptr_t addr, const void *src, size_t len)
 int kp_text_poke(uintptr_t addr, const void *src, size_t len)
 {
 	kp_assert_locked();
-	if (ARCH_POKE_VIA_PROC_MEM && mem_fd < 0)
+	if (ARCH_POKE_VIA_PROC_MEM && mem_fd < 0) {
 		mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+		kp_fd_out_of_the_way(&mem_fd);
+	}
 	if (ARCH_POKE_VIA_PROC_MEM && mem_fd >= 0) {
 		ssize_t n = pwrite(mem_fd, src, len, (off_t)addr);
 

@@ -605,6 +605,8 @@ __attribute__((constructor)) static void preload_init(void)
 	const char *out = getenv("KPROBE_TRACE_OUTPUT");
 	const char *format = getenv("KPROBE_TRACE_FORMAT");
 	const char *append = getenv("KPROBE_TRACE_APPEND");
+	const char *out_fd_env = getenv("KPROBE_TRACE_FD");
+	bool dry_run = getenv("KPROBE_TRACE_DRYRUN") != NULL;
 	char *list;
 	int ret;
 
@@ -629,14 +631,29 @@ __attribute__((constructor)) static void preload_init(void)
 		free(list);
 	}
 	list = NULL;
+	if (dry_run) {
+		/*
+		 * kprobe-trace checks the definitions in the program's own
+		 * process before starting it for real: register, and leave
+		 * before main() with 0, or 2 having said why.
+		 */
+		in_flusher = true;
+		ret = register_all(false);
+		unregister_all();
+		_exit(ret ? 2 : 0);
+	}
 	if (kp_evbuf_init(NRINGS, RING_SIZE)) {
 		report("libkprobe-preload: no memory for the event rings\n");
 		goto fail;
 	}
-	/* The first process truncates; its children (exec) append. */
-	out_fd = open(out ? out : "kprobe-trace.out",
-		      O_WRONLY | O_CREAT | O_CLOEXEC |
-		      (append ? O_APPEND : O_TRUNC), 0644);
+	/* The first process truncates; its children (exec) append. A
+	 * descriptor kprobe-trace left open (its stderr) comes first. */
+	if (out_fd_env && !out)
+		out_fd = fcntl(atoi(out_fd_env), F_DUPFD_CLOEXEC, 900);
+	else
+		out_fd = open(out ? out : "kprobe-trace.out",
+			      O_WRONLY | O_CREAT | O_CLOEXEC |
+			      (append ? O_APPEND : O_TRUNC), 0644);
 	if (out_fd < 0) {
 		report("libkprobe-preload: cannot open %s: %s\n",
 		       out ? out : "kprobe-trace.out", strerror(errno));
