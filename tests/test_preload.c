@@ -329,6 +329,117 @@ static void test_cli_status(void **state)
 	assert_int_equal(WTERMSIG(st), SIGTERM);
 }
 
+/* --stats: the counts are the calls; a return probe's durations are
+ * ordered (p50 <= p90 <= p99 <= max). No event is written. */
+static void test_cli_stats(void **state)
+{
+	char *trace_file = strdup(in_dir("stats.txt"));
+	char *args[] = { "--stats", "-o", trace_file, "-e", "p:w work",
+			 "-e", "r:wr work", "--", (char *)target, NULL };
+	char *out, *trace, *line;
+
+	(void)state;
+	assert_int_equal(run_cli(args, "st.out", "st.err"), 0);
+	out = slurp(in_dir("st.out"), NULL);
+	trace = slurp(in_dir("stats.txt"), NULL);
+	assert_string_equal(out, "sum=38\n");
+	assert_non_null(strstr(trace, "# kprobe-trace --stats"));
+	assert_non_null(strstr(trace, "\nw                                   "
+				      "5\n"));
+	line = strstr(trace, "\nwr ");
+	assert_non_null(line);
+	{
+		double v[4];
+		char u[4][3];
+		long hits = 0;
+
+		assert_int_equal(sscanf(line, "\nwr %ld %lf%2s %lf%2s %lf%2s "
+					"%lf%2s", &hits, &v[0], u[0], &v[1],
+					u[1], &v[2], u[2], &v[3], u[3]), 9);
+		assert_int_equal(hits, 5);
+		for (int i = 0; i < 4; i++) {
+			double scale = u[i][0] == 'n' ? 1 : u[i][0] == 'u' ?
+				       1e3 : u[i][0] == 'm' ? 1e6 : 1e9;
+
+			v[i] *= scale;
+		}
+		assert_true(v[0] > 0 && v[0] <= v[1] && v[1] <= v[2] &&
+			    v[2] <= v[3]);
+	}
+	assert_null(strstr(trace, ": w: ("));
+	free(out);
+	free(trace);
+	free(trace_file);
+}
+
+/* --format chrome: a JSON array of trace events, the entry and return of
+ * one function a B and an E on the thread. */
+static void test_cli_chrome(void **state)
+{
+	char *trace_file = strdup(in_dir("trace.chrome"));
+	char *args[] = { "--format", "chrome", "-o", trace_file, "-e",
+			 "p:w work a=$arg1:s32", "-e", "r:wr work rv=$retval:s32",
+			 "--", (char *)target, NULL };
+	char *trace;
+
+	(void)state;
+	assert_int_equal(run_cli(args, "ch.out", "ch.err"), 0);
+	trace = slurp(in_dir("trace.chrome"), NULL);
+	assert_true(!strncmp(trace, "[\n{", 3));
+	assert_int_equal(count(trace, "\"name\":\"work\",\"cat\":\"kprobes\","
+				      "\"ph\":\"B\""), 5);
+	assert_int_equal(count(trace, "\"ph\":\"E\""), 5);
+	assert_non_null(strstr(trace, "\"args\":{\"a\":3}},\n"));
+	assert_non_null(strstr(trace, "\"args\":{\"rv\":12}},\n"));
+	assert_non_null(strstr(trace, "\"events\":10,\"dropped\":0}},\n"));
+	free(trace);
+	free(trace_file);
+}
+
+/* Debian's python3: the interpreter's own PyObject_GetAttr and zlib's
+ * deflate under it, counted and timed; its output unchanged. */
+static void test_cli_python(void **state)
+{
+	char *trace_file = strdup(in_dir("py.txt"));
+	char *args[] = { "--stats", "-o", trace_file,
+			 "-e", "r:deflate libz:deflate rv=$retval:s32",
+			 "-e", "p:getattr PyObject_GetAttr", "--",
+			 "/usr/bin/python3", "-c",
+			 "import zlib; print(len(zlib.compress(b'abc' * 300000)))",
+			 NULL };
+	char *plain_args[] = { "/usr/bin/python3", "-c",
+			       "import zlib; print(len(zlib.compress(b'abc' * "
+			       "300000)))", NULL };
+	char *plain, *traced, *trace, *line;
+	long n;
+
+	(void)state;
+	if (access("/usr/bin/python3", X_OK)) {
+		print_message("no /usr/bin/python3: skipped\n");
+		skip();
+	}
+	assert_int_equal(run(plain_args, NULL, NULL, NULL, "py.plain",
+			     "py.err"), 0);
+	assert_int_equal(run_cli(args, "py.out", "py.err2"), 0);
+	plain = slurp(in_dir("py.plain"), NULL);
+	traced = slurp(in_dir("py.out"), NULL);
+	trace = slurp(in_dir("py.txt"), NULL);
+	assert_string_equal(traced, plain);
+	/* One compress() is one deflate(Z_FINISH) call. */
+	line = strstr(trace, "\ndeflate ");
+	assert_non_null(line);
+	assert_int_equal(sscanf(line, "\ndeflate %ld", &n), 1);
+	assert_int_equal(n, 1);
+	line = strstr(trace, "\ngetattr ");
+	assert_non_null(line);
+	assert_int_equal(sscanf(line, "\ngetattr %ld", &n), 1);
+	assert_true(n > 100);
+	free(plain);
+	free(traced);
+	free(trace);
+	free(trace_file);
+}
+
 static void test_cli_list(void **state)
 {
 	char *args[] = { "-l", "inflate*", "/lib/x86_64-linux-gnu/libz.so.1",
@@ -368,6 +479,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cli_refusals),
 		cmocka_unit_test(test_cli_status),
 		cmocka_unit_test(test_cli_list),
+		cmocka_unit_test(test_cli_stats),
+		cmocka_unit_test(test_cli_chrome),
+		cmocka_unit_test(test_cli_python),
 	};
 
 #ifdef KP_SANITIZED

@@ -3,8 +3,8 @@
  * kprobe-trace: trace a function of any unmodified program, without root
  * (docs/tracing.md, docs/kprobe-trace.1.md).
  *
- *   kprobe-trace [-e DEF]... [-f FILE] [-o OUT] [--format text|json]
- *                -- PROG [ARGS...]
+ *   kprobe-trace [-e DEF]... [-f FILE] [-o OUT]
+ *                [--format text|json|chrome] [--stats] -- PROG [ARGS...]
  *   kprobe-trace -l PATTERN OBJ
  *
  * The definitions are checked twice before the program runs: their syntax
@@ -36,8 +36,8 @@
 #endif
 
 static const char usage[] =
-"usage: kprobe-trace [-e DEF]... [-f FILE] [-o OUT] [--format text|json]\n"
-"                    -- PROG [ARGS...]\n"
+"usage: kprobe-trace [-e DEF]... [-f FILE] [-o OUT]\n"
+"                    [--format text|json|chrome] [--stats] -- PROG [ARGS...]\n"
 "       kprobe-trace -l PATTERN OBJ\n"
 "\n"
 "Trace functions of PROG, an unmodified program, without root.\n"
@@ -46,7 +46,11 @@ static const char usage[] =
 "                      may be repeated\n"
 "  -f, --file FILE     probes, one per line ('#' starts a comment)\n"
 "  -o, --output OUT    write the events to OUT (default: stderr)\n"
-"      --format FMT    text (ftrace-like, default) or json (JSON lines)\n"
+"      --format FMT    text (ftrace-like, default), json (JSON lines) or\n"
+"                      chrome (trace events that Perfetto UI opens: an\n"
+"                      entry and a return of one function make a slice)\n"
+"      --stats         no events: at exit, per event, the count and, for\n"
+"                      return probes, the call durations' p50/p90/p99/max\n"
 "  -l, --list PATTERN OBJ\n"
 "                      list the functions of OBJ (a program or a library)\n"
 "                      whose names match the shell PATTERN\n"
@@ -61,6 +65,7 @@ static const char usage[] =
 "Examples:\n"
 "  kprobe-trace -e 'p:rd libc:read fd=$arg1:s32 n=$arg3:u64' \\\n"
 "               -e 'r:rdr libc:read rv=$retval:s64' -- gzip -c /etc/services\n"
+"  kprobe-trace --stats -e 'r:deflate libz:deflate' -- gzip -c /etc/services\n"
 "  kprobe-trace -l 'inflate*' /lib/x86_64-linux-gnu/libz.so.1\n"
 "\n"
 "The exit status is the program's; 2 when a probe is refused (then the\n"
@@ -208,13 +213,14 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "list", required_argument, NULL, 'l' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *events = NULL, *file = NULL, *out = NULL, *list = NULL;
 	const char *format = "text";
 	size_t events_len = 0;
-	bool ok = true;
+	bool ok = true, stats = false;
 	int c, n = 0;
 
 	while ((c = getopt_long(argc, argv, "+e:f:o:l:h", opts, NULL)) != -1) {
@@ -249,11 +255,15 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			format = optarg;
-			if (strcmp(format, "text") && strcmp(format, "json")) {
-				fprintf(stderr, "kprobe-trace: --format: text "
-					"or json, not %s\n", format);
+			if (strcmp(format, "text") && strcmp(format, "json") &&
+			    strcmp(format, "chrome")) {
+				fprintf(stderr, "kprobe-trace: --format: text, "
+					"json or chrome, not %s\n", format);
 				return 2;
 			}
+			break;
+		case 'S':
+			stats = true;
 			break;
 		case 'l':
 			list = optarg;
@@ -284,6 +294,10 @@ int main(int argc, char **argv)
 	if (file)
 		setenv("KPROBE_TRACE_FILE", file, 1);
 	setenv("KPROBE_TRACE_FORMAT", format, 1);
+	if (stats)
+		setenv("KPROBE_TRACE_STATS", "1", 1);
+	else
+		unsetenv("KPROBE_TRACE_STATS");
 	{
 		/* Ours first; the program's own preloads after. */
 		const char *prev = getenv("LD_PRELOAD");

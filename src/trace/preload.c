@@ -46,6 +46,22 @@ struct tprobe {
 	struct kretprobe rp;
 	char spec[512];		/* "obj:sym" for symbol_name */
 	bool registered;
+	struct tstats *stats;	/* --stats */
+	char ph;		/* chrome: 'B'/'E' (an entry/return pair), 'i' */
+};
+
+/*
+ * --stats: per probe, how many hits, and for a return probe how long the
+ * calls took, in a log-linear histogram: 8 buckets per power of two of
+ * nanoseconds, so a percentile is known to 1/8 of its value.
+ */
+#define HIST_SUB	8
+#define HIST_BUCKETS	(64 * HIST_SUB)
+
+struct tstats {
+	atomic_ulong hits;
+	atomic_ulong max_ns;
+	atomic_ulong hist[HIST_BUCKETS];
 };
 
 /* One record: these, the values, then the strings. */
@@ -64,7 +80,9 @@ struct ev {
 static struct tprobe probes[MAX_PROBES];
 static int nprobes;
 static int out_fd = -1;
-static bool json;
+static bool json;		/* JSON values: the json and chrome formats */
+static bool chrome;		/* Chrome trace events (Perfetto opens them) */
+static bool stats;		/* count and time, write no event */
 static pthread_t flusher;
 static atomic_bool stopping, flusher_running;
 static unsigned long nevents;
@@ -178,12 +196,68 @@ static void record(const struct tprobe *t, struct pt_regs *regs,
 	kp_ev_commit(e);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned int hist_bucket(uint64_t ns)
+{
+	unsigned int msb;
+
+	if (ns < HIST_SUB)
+		return (unsigned int)ns;
+	msb = 63u - (unsigned int)__builtin_clzll(ns);
+	return (msb - 2) * HIST_SUB +
+	       (unsigned int)((ns >> (msb - 3)) & (HIST_SUB - 1));
+}
+
+/* The largest duration in bucket @b. */
+static uint64_t hist_upper(unsigned int b)
+{
+	unsigned int msb = b / HIST_SUB + 2, sub = b % HIST_SUB;
+
+	if (b < HIST_SUB)
+		return b;
+	return ((uint64_t)(HIST_SUB + sub + 1) << (msb - 3)) - 1;
+}
+
+static void stats_hit(struct tstats *st, uint64_t ns, bool timed)
+{
+	unsigned long max;
+
+	atomic_fetch_add_explicit(&st->hits, 1, memory_order_relaxed);
+	if (!timed)
+		return;
+	atomic_fetch_add_explicit(&st->hist[hist_bucket(ns)], 1,
+				  memory_order_relaxed);
+	max = atomic_load_explicit(&st->max_ns, memory_order_relaxed);
+	while (ns > max && !atomic_compare_exchange_weak(&st->max_ns, &max,
+							 ns))
+		;
+}
+
 static int on_entry(struct kprobe *p, struct pt_regs *regs)
 {
 	const struct tprobe *t = (const struct tprobe *)
 		((char *)p - offsetof(struct tprobe, kp));
 
+	if (stats) {
+		if (!in_flusher)
+			stats_hit(t->stats, 0, false);
+		return 0;
+	}
 	record(t, regs, instruction_pointer(regs));
+	return 0;
+}
+
+/* --stats: when the call began, for its return handler. */
+static int on_call(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	*(uint64_t *)ri->data = now_ns();
 	return 0;
 }
 
@@ -192,6 +266,12 @@ static int on_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	const struct tprobe *t = (const struct tprobe *)
 		((char *)get_kretprobe(ri) - offsetof(struct tprobe, rp));
 
+	if (stats) {
+		if (!in_flusher)
+			stats_hit(t->stats, now_ns() - *(uint64_t *)ri->data,
+				  true);
+		return 0;
+	}
 	record(t, regs, (uintptr_t)ri->ret_addr);
 	return 0;
 }
@@ -330,6 +410,21 @@ static void format_one(const void *rec, size_t len, int tid,
 		return;
 	t = &probes[e->id];
 	nevents++;
+	if (chrome) {
+		put(o, "{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"%c\",",
+		    t->ph == 'i' ? t->def.event : t->def.symbol, t->def.group,
+		    t->ph);
+		if (t->ph == 'i')
+			put(o, "\"s\":\"t\",");
+		put(o, "\"ts\":%" PRIu64 ".%03" PRIu64 ",\"pid\":%d,\"tid\":%d,"
+		    "\"args\":{", e->ts / 1000, e->ts % 1000, getpid(), tid);
+		for (int i = 0; i < t->def.nargs; i++) {
+			put(o, "%s\"%s\":", i ? "," : "", t->def.args[i].name);
+			put_value(o, &t->def.args[i], e, i);
+		}
+		put(o, "}},\n");
+		return;
+	}
 	if (json) {
 		put(o, "{\"ts\":%" PRIu64 ",\"comm\":", e->ts);
 		put_string(o, comm, strnlen(comm, 16));
@@ -467,6 +562,29 @@ static int add_definition(const char *text)
 	return 0;
 }
 
+/* Same function? (for Chrome's B/E pairs) */
+static bool same_function(const struct kp_probe_def *a,
+			  const struct kp_probe_def *b)
+{
+	return a->symbol && b->symbol && !strcmp(a->symbol, b->symbol) &&
+	       !a->offset && !b->offset &&
+	       !strcmp(a->object ? a->object : "", b->object ? b->object : "");
+}
+
+/* What each probe becomes in the Chrome format: an entry and a return of
+ * one function are a slice (B, E); anything else an instant (i). */
+static void pair_probes(void)
+{
+	for (int i = 0; i < nprobes; i++) {
+		probes[i].ph = 'i';
+		for (int k = 0; k < nprobes; k++)
+			if (probes[i].def.kind != probes[k].def.kind &&
+			    same_function(&probes[i].def, &probes[k].def))
+				probes[i].ph = probes[i].def.kind ==
+					       KP_DEF_RETURN ? 'E' : 'B';
+	}
+}
+
 /* Definitions separated by ';' or new lines; '#' starts a comment line. */
 static int add_definitions(char *list)
 {
@@ -510,6 +628,10 @@ static int register_all(bool quiet)
 		if (t->def.kind == KP_DEF_RETURN) {
 			t->rp.handler = on_return;
 			t->rp.maxactive = t->def.maxactive;
+			if (stats) {
+				t->rp.entry_handler = on_call;
+				t->rp.data_size = sizeof(uint64_t);
+			}
 			ret = register_kretprobe(&t->rp);
 		} else {
 			kp->pre_handler = on_entry;
@@ -543,6 +665,58 @@ static void unregister_all(void)
 	}
 }
 
+static void put_ns(struct outbuf *o, uint64_t ns)
+{
+	if (ns < 10000)
+		put(o, " %9" PRIu64 "ns", ns);
+	else if (ns < 10000000)
+		put(o, " %9.1fus", ns / 1e3);
+	else if (ns < 10000000000ull)
+		put(o, " %9.1fms", ns / 1e6);
+	else
+		put(o, " %9.2fs ", ns / 1e9);
+}
+
+/* The smallest duration that @pct percent of the calls did not exceed
+ * (to the histogram's precision). */
+static uint64_t percentile(const struct tstats *st, unsigned long timed,
+			   unsigned int pct)
+{
+	unsigned long want = (timed * pct + 99) / 100, seen = 0;
+	uint64_t max = atomic_load(&st->max_ns);
+
+	for (unsigned int b = 0; b < HIST_BUCKETS; b++) {
+		seen += atomic_load(&st->hist[b]);
+		if (seen >= want && want)
+			return hist_upper(b) < max ? hist_upper(b) : max;
+	}
+	return max;
+}
+
+/* --stats: a line per event, the hits, and for returns the durations. */
+static void print_stats(struct outbuf *o)
+{
+	put(o, "# kprobe-trace --stats, pid %d (durations: entry to return, "
+	    "to 1/8 of their value)\n", getpid());
+	put(o, "%-24s %12s %11s %11s %11s %11s\n", "event", "count", "p50",
+	    "p90", "p99", "max");
+	for (int i = 0; i < nprobes; i++) {
+		const struct tprobe *t = &probes[i];
+		unsigned long hits = atomic_load(&t->stats->hits);
+
+		put(o, "%-24s %12lu", t->def.event, hits);
+		if (t->def.kind == KP_DEF_RETURN && hits) {
+			put_ns(o, percentile(t->stats, hits, 50));
+			put_ns(o, percentile(t->stats, hits, 90));
+			put_ns(o, percentile(t->stats, hits, 99));
+			put_ns(o, atomic_load(&t->stats->max_ns));
+		}
+		put(o, "\n");
+	}
+	if (kp_ev_dropped())
+		put(o, "# %lu hits not counted\n", kp_ev_dropped());
+}
+
 static void preload_fini(void)
 {
 	struct outbuf o = { .len = 0 };
@@ -558,7 +732,19 @@ static void preload_fini(void)
 	unregister_all();
 	drain();
 	dropped = kp_ev_dropped();
-	if (json)
+	if (stats) {
+		print_stats(&o);
+		flush_out(&o);
+		close(out_fd);
+		out_fd = -1;
+		return;
+	}
+	if (chrome)
+		put(&o, "{\"name\":\"kprobe-trace\",\"ph\":\"i\",\"s\":\"g\","
+		    "\"ts\":%" PRIu64 ",\"pid\":%d,\"tid\":0,\"args\":"
+		    "{\"events\":%lu,\"dropped\":%lu}},\n", now_ns() / 1000,
+		    getpid(), nevents, dropped);
+	else if (json)
 		put(&o, "{\"summary\":{\"pid\":%d,\"events\":%lu,"
 		    "\"dropped\":%lu}}\n", getpid(), nevents, dropped);
 	else
@@ -612,7 +798,9 @@ __attribute__((constructor)) static void preload_init(void)
 
 	if (!events && !file)
 		return;
-	json = format && !strcmp(format, "json");
+	chrome = format && !strcmp(format, "chrome");
+	json = chrome || (format && !strcmp(format, "json"));
+	stats = getenv("KPROBE_TRACE_STATS") != NULL;
 	if (events) {
 		list = strdup(events);
 		if (!list || add_definitions(list))
@@ -642,6 +830,14 @@ __attribute__((constructor)) static void preload_init(void)
 		unregister_all();
 		_exit(ret ? 2 : 0);
 	}
+	pair_probes();
+	for (int i = 0; stats && i < nprobes; i++) {
+		probes[i].stats = calloc(1, sizeof(*probes[i].stats));
+		if (!probes[i].stats) {
+			report("libkprobe-preload: no memory for --stats\n");
+			goto fail;
+		}
+	}
 	if (kp_evbuf_init(NRINGS, RING_SIZE)) {
 		report("libkprobe-preload: no memory for the event rings\n");
 		goto fail;
@@ -668,6 +864,10 @@ __attribute__((constructor)) static void preload_init(void)
 			close(out_fd);
 			out_fd = high;
 		}
+	}
+	if (chrome && !append && !stats && write(out_fd, "[\n", 2) != 2) {
+		report("libkprobe-preload: cannot write the trace\n");
+		goto fail;
 	}
 	setenv("KPROBE_TRACE_APPEND", "1", 1);
 	/* Registering reads files (symbols, /proc): not the program's calls,
