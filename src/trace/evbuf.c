@@ -32,12 +32,19 @@ struct rec_hdr {
 
 enum { REC_RESERVED, REC_COMMITTED, REC_PAD };
 
+/*
+ * The producer's and the consumer's words live on lines of their own: the
+ * flusher writing tail must not take away the line the hot path writes
+ * head in. The producer re-reads tail only when its last view of it
+ * leaves too little room.
+ */
 struct kp_evbuf {
 	atomic_int owner;	/* tid, 0 when free */
 	char comm[16];
-	_Atomic uint64_t head;	/* the producer's */
-	_Atomic uint64_t tail;	/* the consumer's */
 	uint8_t *data;
+	_Atomic uint64_t head __attribute__((aligned(64)));	/* producer */
+	uint64_t tail_seen;	/* the producer's last view of tail */
+	_Atomic uint64_t tail __attribute__((aligned(64)));	/* consumer */
 } __attribute__((aligned(64)));
 
 static struct kp_evbuf *bufs;
@@ -54,9 +61,10 @@ int kp_evbuf_init(unsigned int n, size_t size)
 
 	if (!n || size < 4096 || (size & (size - 1)))
 		return -EINVAL;
-	bufs = calloc(n, sizeof(*bufs));
+	bufs = aligned_alloc(64, n * sizeof(*bufs));
 	if (!bufs)
 		return -ENOMEM;
+	memset(bufs, 0, n * sizeof(*bufs));
 	/* Untouched pages cost nothing: a thread's ring becomes memory as
 	 * it fills. */
 	mem = mmap(NULL, (size_t)n * size, PROT_READ | PROT_WRITE,
@@ -121,13 +129,18 @@ void *kp_ev_reserve(size_t len)
 	}
 	len = (sizeof(*h) + len + 7) & ~(size_t)7;
 	head = atomic_load_explicit(&b->head, memory_order_relaxed);
-	tail = atomic_load_explicit(&b->tail, memory_order_acquire);
+	tail = b->tail_seen;
 	off = head & (bufsize - 1);
 	/* Pad to the end first if the record would cross it. */
 	need = off + len > bufsize ? bufsize - off + len : len;
-	if (len > bufsize / 2 || head + need - tail > bufsize) {
-		atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
-		return NULL;
+	if (head + need - tail > bufsize) {
+		tail = b->tail_seen = atomic_load_explicit(&b->tail,
+							   memory_order_acquire);
+		if (len > bufsize / 2 || head + need - tail > bufsize) {
+			atomic_fetch_add_explicit(&dropped, 1,
+						  memory_order_relaxed);
+			return NULL;
+		}
 	}
 	/* Claim the space before writing in it: a nested record goes after. */
 	atomic_store_explicit(&b->head, head + need, memory_order_relaxed);
@@ -188,6 +201,7 @@ void kp_ev_drain(void (*fn)(const void *rec, size_t len, int tid,
 		    errno == ESRCH) {
 			atomic_store(&b->head, 0);
 			atomic_store(&b->tail, 0);
+			b->tail_seen = 0;
 			atomic_store(&b->owner, 0);
 		}
 	}
@@ -198,6 +212,7 @@ void kp_evbuf_atfork_child(void)
 	for (unsigned int i = 0; i < nbufs; i++) {
 		atomic_store(&bufs[i].head, 0);
 		atomic_store(&bufs[i].tail, 0);
+		bufs[i].tail_seen = 0;
 		atomic_store(&bufs[i].owner, 0);
 	}
 	mine = NULL;

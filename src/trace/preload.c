@@ -37,7 +37,7 @@
 #define MAX_PROBES	256
 #define STR_MAX		128	/* bytes of a string argument kept */
 #define NRINGS		256
-#define RING_SIZE	(1u << 20)
+#define RING_SIZE	(4u << 20)	/* per thread; touched as it fills */
 
 struct tprobe {
 	struct kp_probe_def def;
@@ -317,6 +317,65 @@ static void put(struct outbuf *o, const char *fmt, ...)
 			  (size_t)n : sizeof(o->data) - o->len - 1;
 }
 
+/*
+ * The text format's hot path, without printf: a busy program makes
+ * millions of events a second, and the flusher must keep up.
+ */
+static void put_raw(struct outbuf *o, const char *p, size_t n)
+{
+	if (o->len + n > sizeof(o->data) - 64)
+		flush_out(o);
+	if (n > sizeof(o->data) - 64)
+		n = sizeof(o->data) - 64;
+	memcpy(o->data + o->len, p, n);
+	o->len += n;
+}
+
+/* @v in decimal, at least @width digits wide (padded with @pad). */
+static void put_dec(struct outbuf *o, uint64_t v, int width, char pad)
+{
+	char buf[24];
+	int n = 0;
+
+	do {
+		buf[sizeof(buf) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n < width && n < (int)sizeof(buf))
+		buf[sizeof(buf) - 1 - n++] = pad;
+	put_raw(o, buf + sizeof(buf) - n, (size_t)n);
+}
+
+static void put_sdec(struct outbuf *o, int64_t v)
+{
+	if (v < 0) {
+		put_raw(o, "-", 1);
+		put_dec(o, (uint64_t)0 - (uint64_t)v, 0, ' ');
+	} else {
+		put_dec(o, (uint64_t)v, 0, ' ');
+	}
+}
+
+static void put_hex(struct outbuf *o, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char buf[18];
+	int n = 0;
+
+	do {
+		buf[sizeof(buf) - 1 - n++] = digits[v & 15];
+		v >>= 4;
+	} while (v);
+	buf[sizeof(buf) - 1 - n++] = 'x';
+	buf[sizeof(buf) - 1 - n++] = '0';
+	put_raw(o, buf + sizeof(buf) - n, (size_t)n);
+}
+
+static void put_cstr(struct outbuf *o, const char *s)
+{
+	put_raw(o, s, strlen(s));
+}
+
 /* A string, escaped for the output (JSON's rules serve both). */
 static void put_string(struct outbuf *o, const char *s, size_t n)
 {
@@ -334,15 +393,29 @@ static void put_string(struct outbuf *o, const char *s, size_t n)
 	put(o, "\"");
 }
 
+/* The flusher's: dladdr() on every return event would be most of its
+ * time, and a hot function returns to few places. */
+static struct {
+	uint64_t addr;
+	char text[120];
+} sym_cache[256];
+
 static void put_symbol(struct outbuf *o, uint64_t v)
 {
+	unsigned int h = (unsigned int)((v * 0x9e3779b97f4a7c15ull) >> 56);
 	Dl_info info;
 
-	if (dladdr((void *)(uintptr_t)v, &info) && info.dli_sname)
-		put(o, "%s+0x%" PRIx64, info.dli_sname,
-		    v - (uint64_t)(uintptr_t)info.dli_saddr);
-	else
-		put(o, "0x%" PRIx64, v);
+	if (sym_cache[h].addr != v || !sym_cache[h].text[0]) {
+		if (dladdr((void *)(uintptr_t)v, &info) && info.dli_sname)
+			snprintf(sym_cache[h].text, sizeof(sym_cache[h].text),
+				 "%s+0x%" PRIx64, info.dli_sname,
+				 v - (uint64_t)(uintptr_t)info.dli_saddr);
+		else
+			snprintf(sym_cache[h].text, sizeof(sym_cache[h].text),
+				 "0x%" PRIx64, v);
+		sym_cache[h].addr = v;
+	}
+	put_cstr(o, sym_cache[h].text);
 }
 
 static void put_value(struct outbuf *o, const struct kp_def_arg *a,
@@ -357,6 +430,23 @@ static void put_value(struct outbuf *o, const struct kp_def_arg *a,
 	if (a->type == KP_TYPE_STRING) {
 		put_string(o, (const char *)e + (v >> 32), (uint32_t)v);
 		return;
+	}
+	if (!json) {
+		switch (a->type) {
+		case KP_TYPE_U8: put_dec(o, (uint8_t)v, 0, ' '); return;
+		case KP_TYPE_U16: put_dec(o, (uint16_t)v, 0, ' '); return;
+		case KP_TYPE_U32: put_dec(o, (uint32_t)v, 0, ' '); return;
+		case KP_TYPE_U64: put_dec(o, v, 0, ' '); return;
+		case KP_TYPE_S8: put_sdec(o, (int8_t)v); return;
+		case KP_TYPE_S16: put_sdec(o, (int16_t)v); return;
+		case KP_TYPE_S32: put_sdec(o, (int32_t)v); return;
+		case KP_TYPE_S64: put_sdec(o, (int64_t)v); return;
+		case KP_TYPE_X8: put_hex(o, (uint8_t)v); return;
+		case KP_TYPE_X16: put_hex(o, (uint16_t)v); return;
+		case KP_TYPE_X32: put_hex(o, (uint32_t)v); return;
+		case KP_TYPE_X64: put_hex(o, v); return;
+		default: break;
+		}
 	}
 	switch (a->type) {
 	case KP_TYPE_U8: put(o, "%u", (uint8_t)v); break;
@@ -391,7 +481,8 @@ static void put_where(struct outbuf *o, const struct tprobe *t,
 
 	if (d->kind == KP_DEF_RETURN) {
 		put_symbol(o, e->ip);
-		put(o, " <- %s", d->symbol ? d->symbol : "?");
+		put_raw(o, " <- ", 4);
+		put_cstr(o, d->symbol ? d->symbol : "?");
 	} else if (d->symbol) {
 		put(o, "%s+0x%lx", d->symbol, d->offset);
 	} else {
@@ -440,16 +531,44 @@ static void format_one(const void *rec, size_t len, int tid,
 		put(o, "}}\n");
 		return;
 	}
-	put(o, "%16.16s-%-7d [%03d] %6" PRIu64 ".%06" PRIu64 ": %s: (", comm,
-	    tid, e->cpu, e->ts / 1000000000u, e->ts % 1000000000u / 1000,
-	    t->def.event);
-	put_where(o, t, e);
-	put(o, ")");
+	{
+		/* "%16.16s-%-7d [%03d] %6lu.%06lu: %s: (" by hand. */
+		size_t cl = strnlen(comm, 16);
+		char tidbuf[12];
+		int tl = 0;
+
+		put_raw(o, "                ", 16 - cl);
+		put_raw(o, comm, cl);
+		put_raw(o, "-", 1);
+		for (int v = tid; v || !tl; v /= 10)
+			tidbuf[sizeof(tidbuf) - 1 - tl++] = (char)('0' + v % 10);
+		put_raw(o, tidbuf + sizeof(tidbuf) - tl, (size_t)tl);
+		put_raw(o, "       ", tl < 7 ? (size_t)(7 - tl) : 0);
+		put_raw(o, " [", 2);
+		put_dec(o, (uint64_t)(e->cpu < 0 ? 0 : e->cpu), 3, '0');
+		put_raw(o, "] ", 2);
+		put_dec(o, e->ts / 1000000000u, 6, ' ');
+		put_raw(o, ".", 1);
+		put_dec(o, e->ts % 1000000000u / 1000, 6, '0');
+		put_raw(o, ": ", 2);
+		put_cstr(o, t->def.event);
+		put_raw(o, ": (", 3);
+	}
+	if (t->def.kind != KP_DEF_RETURN && t->def.symbol) {
+		put_cstr(o, t->def.symbol);
+		put_raw(o, "+", 1);
+		put_hex(o, t->def.offset);
+	} else {
+		put_where(o, t, e);
+	}
+	put_raw(o, ")", 1);
 	for (int i = 0; i < t->def.nargs; i++) {
-		put(o, " %s=", t->def.args[i].name);
+		put_raw(o, " ", 1);
+		put_cstr(o, t->def.args[i].name);
+		put_raw(o, "=", 1);
 		put_value(o, &t->def.args[i], e, i);
 	}
-	put(o, "\n");
+	put_raw(o, "\n", 1);
 }
 
 static void drain(void)
