@@ -67,10 +67,75 @@ static void test_unregister_after_dlclose(void **state)
 	munmap(fixed, (size_t)pg);
 }
 
+/*
+ * The kernel's KPROBE_FLAG_GONE: after dlclose() the probe says its code
+ * is gone (flag and listing), and the library loaded again can be probed
+ * afresh, at what is most likely the same address.
+ */
+static void test_gone_and_again(void **state)
+{
+	struct kprobe kp = { .pre_handler = pre }, kp2 = { .pre_handler = pre };
+	char listing[4096];
+	long (*fn)(long);
+	uintptr_t first;
+	FILE *f;
+	void *h;
+
+	(void)state;
+	h = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	fn = (long (*)(long))dlsym(h, "dl_target");
+	kp.addr = (kprobe_opcode_t *)fn;
+	first = (uintptr_t)fn;
+	assert_int_equal(register_kprobe(&kp), 0);
+	hits = 0;
+	assert_int_equal(fn(1), 13);
+	assert_int_equal(hits, 1);
+	assert_int_equal(kp.flags & KPROBE_FLAG_GONE, 0);
+	assert_int_equal(dlclose(h), 0);
+	if (dlopen(lib_path, RTLD_NOW | RTLD_NOLOAD)) {
+		/* Someone else holds it: not unloaded, nothing to check. */
+		unregister_kprobe(&kp);
+		skip();
+	}
+	if (!(kp.flags & KPROBE_FLAG_GONE))
+		fail_msg("a probe on code dlclose() unloaded is not "
+			 "KPROBE_FLAG_GONE");
+	f = fmemopen(listing, sizeof(listing), "w");
+	kprobe_list(f);
+	fclose(f);
+	if (!strstr(listing, "[GONE]"))
+		fail_msg("the listing does not say [GONE]:\n%s", listing);
+
+	/* Loaded again: a new probe there works, the gone one stays out. */
+	h = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	fn = (long (*)(long))dlsym(h, "dl_target");
+	kp2.addr = (kprobe_opcode_t *)fn;
+	assert_int_equal(register_kprobe(&kp2), 0);
+	hits = 0;
+	assert_int_equal(fn(1), 13);
+	assert_int_equal(hits, 1);
+	if ((uintptr_t)fn == first)
+		print_message("loaded again at the same address\n");
+	/* Unregistering the gone probe writes nothing at its address: the
+	 * new probe there still works. */
+	unregister_kprobe(&kp);
+	hits = 0;
+	assert_int_equal(fn(2), 22);
+	assert_int_equal(hits, 1);
+	unregister_kprobe(&kp2);
+	hits = 0;
+	assert_int_equal(fn(2), 22);
+	assert_int_equal(hits, 0);
+	dlclose(h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unregister_after_dlclose),
+		cmocka_unit_test(test_gone_and_again),
 	};
 
 	if (argc < 2) {

@@ -58,6 +58,10 @@ struct probe_point {
 	int nr_probes;			/* kprobe_mutex */
 	int nr_enabled;			/* kprobe_mutex */
 	bool armed;			/* kprobe_mutex */
+	/* Its code was unloaded (dlclose): out of the table, never written
+	 * again; its probes are KPROBE_FLAG_GONE. kprobe_mutex. */
+	bool gone;
+	struct probe_point *gone_next;	/* in kp_gone_list */
 	bool has_post;			/* read on the trap path */
 	struct kp_slot *slot;		/* NULL when emulated; kprobe_mutex */
 	struct kp_slot *boost;		/* boosted copy, used without post */
@@ -182,6 +186,14 @@ ARCH_GPR_ONLY static inline void kp_read_unlock(int token)
 void kp_synchronize(void);		/* kprobe_mutex held */
 void kp_sync_atfork_child(void);
 void kp_fd_out_of_the_way(int *fd);	/* error.c */
+/* ---- unloaded code (dl.c, kprobes.c); kprobe_mutex held ---- */
+void kp_dl_check(void);		/* sweep if an object was unloaded */
+bool kp_initialized(void);		/* any thread */
+bool kp_dl_addr_loaded(uintptr_t addr);
+void kp_kill_probe_point(struct probe_point *pp);
+/* Probe points whose code is gone, still holding registered probes. */
+extern struct probe_point *kp_gone_list;
+void kp_opt_forget(struct probe_point *pp);
 /* A read-side section of the calling thread, nested or not, that a fork()ed
  * child re-counts if the fork happened inside it (trap.c). */
 /*

@@ -27,6 +27,8 @@ void kp_lock(void)
 	pthread_mutex_lock(&kprobe_mutex);
 	kp_holding = true;
 	kp_mapping_cache(true);
+	/* A dlclose() we did not see (libc's own): catch up first. */
+	kp_dl_check();
 }
 
 void kp_unlock(void)
@@ -66,6 +68,14 @@ static void kp_atfork_child(void)
 	kp_unlock();
 }
 
+static bool kp_init_done;
+
+/* Has the first registration set libkprobe up? */
+bool kp_initialized(void)
+{
+	return __atomic_load_n(&kp_init_done, __ATOMIC_ACQUIRE);
+}
+
 /* One-time setup, at the first registration. kprobe_mutex held. */
 int kp_init(void)
 {
@@ -90,6 +100,8 @@ int kp_init(void)
 		err = -ENOMEM;
 	if (err)
 		kp_error(err, "libkprobe could not initialise");
+	else
+		__atomic_store_n(&kp_init_done, true, __ATOMIC_RELEASE);
 	return err;
 }
 
@@ -170,6 +182,8 @@ static int arm_kprobe(struct probe_point *pp)
 
 	if (pp->armed)
 		return 0;
+	if (pp->gone)
+		return -ENOENT;	/* its code is unloaded: never write there */
 	ret = arch_arm_kprobe(pp);
 	if (!ret) {
 		pp->armed = true;
@@ -186,6 +200,35 @@ static void disarm_kprobe(struct probe_point *pp)
 	arch_disarm_kprobe(pp);
 	pp->armed = false;
 	kp_note_disarmed(pp->addr);
+}
+
+/*
+ * pp's code was unloaded (the kernel's kill_kprobe() for a going module):
+ * its probes are KPROBE_FLAG_GONE, it leaves the table so that code loaded
+ * at the same address later can be probed afresh, and nothing is ever
+ * written at its address again. Its probes stay registered until
+ * unregistered, which then only frees them.
+ */
+struct probe_point *kp_gone_list;
+
+void kp_kill_probe_point(struct probe_point *pp)
+{
+	kp_assert_locked();
+	pp->gone_next = kp_gone_list;
+	kp_gone_list = pp;
+	for (struct kprobe_node *n = pp->probes; n; n = n->next)
+		__atomic_fetch_or(&n->kp->flags, KPROBE_FLAG_GONE,
+				  __ATOMIC_RELEASE);
+	pp->gone = true;
+	kp_opt_forget(pp);
+	pp->armed = false;
+	kp_table_remove(pp);
+	if (pp->slot)
+		kp_rcu_assign(pp->slot->owner, NULL);
+	if (pp->boost)
+		kp_rcu_assign(pp->boost->owner, NULL);
+	if (pp->opt_slot)
+		kp_rcu_assign(pp->opt_slot->owner, NULL);
 }
 
 /* Recompute what the trap path reads about the probes at pp. */
@@ -534,7 +577,15 @@ static void __unregister_kprobes(struct kprobe **kps, int num)
 		if (!pp->nr_enabled)
 			disarm_kprobe(pp);
 		if (!pp->nr_probes) {
-			kp_table_remove(pp);
+			if (!pp->gone) {
+				kp_table_remove(pp);
+			} else {
+				struct probe_point **g = &kp_gone_list;
+
+				while (*g != pp)
+					g = &(*g)->gone_next;
+				*g = pp->gone_next;
+			}
 			if (pp->slot)
 				kp_rcu_assign(pp->slot->owner, NULL);
 			if (pp->boost)

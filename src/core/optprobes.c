@@ -592,6 +592,16 @@ void kp_opt_update(struct probe_point *pp)
 	kp_opt_remove(pp);
 }
 
+/* pp's code is gone (unloaded): forget its jump without writing. */
+void kp_opt_forget(struct probe_point *pp)
+{
+	kp_assert_locked();
+	if (pp->opt_state == KP_OPT_QUEUED)
+		dequeue(pp);
+	pp->opt_state = KP_OPT_NONE;
+	kp_rcu_assign(pp->detour, NULL);
+}
+
 void kp_opt_remove(struct probe_point *pp)
 {
 	kp_assert_locked();
