@@ -8,7 +8,7 @@
  * refusals (the program not started), its exit status (the program's).
  *
  * argv[1]: libkprobe-preload.so; argv[2]: trace_target; argv[3]:
- * kprobe-trace.
+ * kprobe-trace; argv[4]: dlopen_target; argv[5]: the library it loads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *preload, *target, *cli;
+static const char *preload, *target, *cli, *dl_prog, *dl_lib;
 static char dir[] = "/tmp/kp-preload-XXXXXX";
 
 /* Read a whole file (NUL-terminated); NULL if it cannot. */
@@ -440,6 +440,32 @@ static void test_cli_python(void **state)
 	free(trace_file);
 }
 
+/* A probe on a library the program loads later: armed when it appears,
+ * gone at dlclose(), armed again when it is loaded again. */
+static void test_cli_dlopen(void **state)
+{
+	char *trace_file = strdup(in_dir("dl.txt"));
+	char *args[] = { "-o", trace_file, "-e",
+			 "p:dt libdltarget:dl_target x=$arg1:s64", "--",
+			 (char *)dl_prog, (char *)dl_lib, NULL };
+	char *out, *trace;
+
+	(void)state;
+	assert_int_equal(run_cli(args, "dl.out", "dl.err"), 0);
+	out = slurp(in_dir("dl.out"), NULL);
+	trace = slurp(in_dir("dl.txt"), NULL);
+	/* dl_target(x) = 9x + 4: 3 calls a round. */
+	assert_string_equal(out, "round 0: 39\nround 1: 309\n");
+	assert_int_equal(count(trace, ": dt: (dl_target+0x0) x="), 6);
+	assert_non_null(strstr(trace, " x=0\n"));
+	assert_non_null(strstr(trace, " x=2\n"));
+	assert_non_null(strstr(trace, " x=10\n"));
+	assert_non_null(strstr(trace, " x=12\n"));
+	free(out);
+	free(trace);
+	free(trace_file);
+}
+
 static void test_cli_list(void **state)
 {
 	char *args[] = { "-l", "inflate*", "/lib/x86_64-linux-gnu/libz.so.1",
@@ -482,6 +508,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cli_stats),
 		cmocka_unit_test(test_cli_chrome),
 		cmocka_unit_test(test_cli_python),
+		cmocka_unit_test(test_cli_dlopen),
 	};
 
 #ifdef KP_SANITIZED
@@ -491,13 +518,16 @@ int main(int argc, char **argv)
 	       "in the traced program\n");
 	return 77;
 #endif
-	if (argc < 4) {
-		fprintf(stderr, "usage: %s PRELOAD TARGET CLI\n", argv[0]);
+	if (argc < 6) {
+		fprintf(stderr, "usage: %s PRELOAD TARGET CLI DLPROG DLLIB\n",
+			argv[0]);
 		return 2;
 	}
 	preload = argv[1];
 	target = argv[2];
 	cli = argv[3];
+	dl_prog = argv[4];
+	dl_lib = argv[5];
 	if (!mkdtemp(dir))
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, cleanup);

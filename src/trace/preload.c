@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -46,6 +47,7 @@ struct tprobe {
 	struct kretprobe rp;
 	char spec[512];		/* "obj:sym" for symbol_name */
 	bool registered;
+	bool pending;		/* its object is not loaded (yet) */
 	struct tstats *stats;	/* --stats */
 	char ph;		/* chrome: 'B'/'E' (an entry/return pair), 'i' */
 };
@@ -579,6 +581,9 @@ static void drain(void)
 	flush_out(&o);
 }
 
+static bool objects_changed(void);
+static void rearm(void);
+
 static void *flusher_main(void *arg)
 {
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
@@ -590,6 +595,8 @@ static void *flusher_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&stopping)) {
+		if (objects_changed())
+			rearm();
 		drain();
 		nanosleep(&ts, NULL);
 	}
@@ -727,35 +734,119 @@ static int add_definitions(char *list)
  * (KPROBE_TRACE_APPEND set) trace what they have and skip the rest
  * quietly: a shell started by the program has none of its functions.
  */
+/* ---- objects loaded and unloaded while the program runs ---- */
+
+struct obj_find {
+	const char *name;
+	bool found;
+	unsigned long long changes;	/* dlpi_adds + dlpi_subs */
+};
+
+/* The rule of "obj" in "obj:sym" (docs/api.md): the path, its basename,
+ * or a basename that starts with "obj.". */
+static bool obj_matches(const char *path, const char *obj)
+{
+	const char *base = strrchr(path, '/');
+	size_t n = strlen(obj);
+
+	base = base ? base + 1 : path;
+	return !strcmp(path, obj) || !strcmp(base, obj) ||
+	       (!strncmp(base, obj, n) && base[n] == '.');
+}
+
+static int obj_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct obj_find *f = arg;
+
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) +
+		    sizeof(info->dlpi_subs))
+		f->changes = info->dlpi_adds + info->dlpi_subs;
+	if (f->name && info->dlpi_name && obj_matches(info->dlpi_name,
+						      f->name))
+		f->found = true;
+	return 0;
+}
+
+static bool object_loaded(const char *obj)
+{
+	struct obj_find f = { obj, false, 0 };
+
+	dl_iterate_phdr(obj_cb, &f);
+	return f.found;
+}
+
+/* Did the program load or unload an object since the last look? */
+static bool objects_changed(void)
+{
+	static unsigned long long seen;
+	struct obj_find f = { NULL, false, 0 };
+
+	dl_iterate_phdr(obj_cb, &f);
+	if (f.changes == seen)
+		return false;
+	seen = f.changes;
+	return true;
+}
+
+/* Register @t afresh (a struct is filled anew: a registered one keeps its
+ * resolved address). */
+static int register_one(struct tprobe *t)
+{
+	struct kprobe *kp;
+
+	memset(&t->kp, 0, sizeof(t->kp));
+	memset(&t->rp, 0, sizeof(t->rp));
+	kp = t->def.kind == KP_DEF_RETURN ? &t->rp.kp : &t->kp;
+	if (t->def.symbol) {
+		snprintf(t->spec, sizeof(t->spec), "%s%s%s",
+			 t->def.object ? t->def.object : "",
+			 t->def.object ? ":" : "", t->def.symbol);
+		kp->symbol_name = t->spec;
+		kp->offset = (unsigned int)t->def.offset;
+	} else {
+		kp->addr = (kprobe_opcode_t *)t->def.addr;
+	}
+	if (t->def.kind == KP_DEF_RETURN) {
+		t->rp.handler = on_return;
+		t->rp.maxactive = t->def.maxactive;
+		if (stats) {
+			t->rp.entry_handler = on_call;
+			t->rp.data_size = sizeof(uint64_t);
+		}
+		return register_kretprobe(&t->rp);
+	}
+	kp->pre_handler = on_entry;
+	return register_kprobe(kp);
+}
+
+static void unregister_one(struct tprobe *t)
+{
+	if (t->def.kind == KP_DEF_RETURN)
+		unregister_kretprobe(&t->rp);
+	else
+		unregister_kprobe(&t->kp);
+	t->registered = false;
+}
+
+/*
+ * Register every definition. One whose object is not loaded yet waits
+ * (pending) for the program to dlopen() it. The first process of a run
+ * refuses to trace anything if another one fails (it says which and why);
+ * the processes it starts (KPROBE_TRACE_APPEND set) trace what they have
+ * and skip the rest quietly: a shell started by the program has none of
+ * its functions.
+ */
 static int register_all(bool quiet)
 {
 	for (int i = 0; i < nprobes; i++) {
 		struct tprobe *t = &probes[i];
-		struct kprobe *kp = t->def.kind == KP_DEF_RETURN ? &t->rp.kp
-								  : &t->kp;
 		int ret;
 
-		if (t->def.symbol) {
-			snprintf(t->spec, sizeof(t->spec), "%s%s%s",
-				 t->def.object ? t->def.object : "",
-				 t->def.object ? ":" : "", t->def.symbol);
-			kp->symbol_name = t->spec;
-			kp->offset = (unsigned int)t->def.offset;
-		} else {
-			kp->addr = (kprobe_opcode_t *)t->def.addr;
+		if (t->def.object && !object_loaded(t->def.object)) {
+			t->pending = true;
+			continue;
 		}
-		if (t->def.kind == KP_DEF_RETURN) {
-			t->rp.handler = on_return;
-			t->rp.maxactive = t->def.maxactive;
-			if (stats) {
-				t->rp.entry_handler = on_call;
-				t->rp.data_size = sizeof(uint64_t);
-			}
-			ret = register_kretprobe(&t->rp);
-		} else {
-			kp->pre_handler = on_entry;
-			ret = register_kprobe(kp);
-		}
+		ret = register_one(t);
 		if (ret && quiet)
 			continue;
 		if (ret) {
@@ -769,6 +860,32 @@ static int register_all(bool quiet)
 	return 0;
 }
 
+/*
+ * The flusher's, when objects came or went: arm what waited for its
+ * object, and re-arm what dlclose() made gone once its object is back.
+ * Events of the calls made between the dlopen() and this are not
+ * recorded: the flusher looks every few milliseconds.
+ */
+static void rearm(void)
+{
+	for (int i = 0; i < nprobes; i++) {
+		struct tprobe *t = &probes[i];
+		const struct kprobe *kp = t->def.kind == KP_DEF_RETURN ?
+					  &t->rp.kp : &t->kp;
+
+		if (t->registered && (kp->flags & KPROBE_FLAG_GONE)) {
+			unregister_one(t);
+			t->pending = true;
+		}
+		if (!t->pending || !object_loaded(t->def.object))
+			continue;
+		if (!register_one(t)) {
+			t->registered = true;
+			t->pending = false;
+		}
+	}
+}
+
 static void unregister_all(void)
 {
 	for (int i = 0; i < nprobes; i++) {
@@ -776,11 +893,7 @@ static void unregister_all(void)
 
 		if (!t->registered)
 			continue;
-		if (t->def.kind == KP_DEF_RETURN)
-			unregister_kretprobe(&t->rp);
-		else
-			unregister_kprobe(&t->kp);
-		t->registered = false;
+		unregister_one(t);
 	}
 }
 
@@ -947,6 +1060,13 @@ __attribute__((constructor)) static void preload_init(void)
 		in_flusher = true;
 		ret = register_all(false);
 		unregister_all();
+		for (int i = 0; !ret && i < nprobes; i++)
+			if (probes[i].pending)
+				report("libkprobe-preload: %s/%s: %s is not "
+				       "loaded yet: armed when the program "
+				       "loads it\n", probes[i].def.group,
+				       probes[i].def.event,
+				       probes[i].def.object);
 		_exit(ret ? 2 : 0);
 	}
 	pair_probes();
