@@ -15,14 +15,16 @@
 
 #define KP_EXPORT __attribute__((visibility("default")))
 
-/* The aligned word at @a. */
-static int word_at(uintptr_t a, uint64_t *w)
+/* The aligned word at @a. (ARCH_GPR_ONLY, no libc: handlers on the light
+ * path call these.) */
+ARCH_GPR_ONLY static int word_at(uintptr_t a, uint64_t *w)
 {
 	return arch_copy_safe(w, (const void *)a, sizeof(*w));
 }
 
-KP_EXPORT long copy_from_user_nofault(void *dst, const void *src,
-				      size_t size)
+KP_EXPORT ARCH_GPR_ONLY long copy_from_user_nofault(void *dst,
+						    const void *src,
+						    size_t size)
 {
 	uintptr_t s = (uintptr_t)src;
 	char *d = dst;
@@ -38,7 +40,8 @@ KP_EXPORT long copy_from_user_nofault(void *dst, const void *src,
 			n = size;
 		if (word_at(base, &w))
 			return -EFAULT;
-		memcpy(d, (const char *)&w + skip, n);
+		for (size_t k = 0; k < n; k++)
+			d[k] = ((const char *)&w)[skip + k];
 		d += n;
 		s += n;
 		size -= n;
@@ -46,8 +49,9 @@ KP_EXPORT long copy_from_user_nofault(void *dst, const void *src,
 	return 0;
 }
 
-KP_EXPORT long strncpy_from_user_nofault(char *dst, const void *src,
-					 long count)
+KP_EXPORT ARCH_GPR_ONLY long strncpy_from_user_nofault(char *dst,
+						       const void *src,
+						       long count)
 {
 	uintptr_t s = (uintptr_t)src;
 	long len = 0;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "evbuf.h"
+#include "internal.h"
 
 struct rec_hdr {
 	uint32_t len;		/* with this header, a multiple of 8 */
@@ -81,14 +82,19 @@ int kp_evbuf_init(unsigned int n, size_t size)
 	return 0;
 }
 
-int kp_ev_tid(void)
+/*
+ * The hit path, from here to kp_ev_commit(), is ARCH_GPR_ONLY and calls
+ * no libc (system calls through arch_syscall()), so that the tracer's
+ * handlers can take libkprobe's light path.
+ */
+ARCH_GPR_ONLY int kp_ev_tid(void)
 {
 	if (!my_tid)
-		my_tid = (int)syscall(SYS_gettid);
+		my_tid = (int)arch_syscall(SYS_gettid, 0, 0, 0);
 	return my_tid;
 }
 
-static struct kp_evbuf *claim(void)
+ARCH_GPR_ONLY static struct kp_evbuf *claim(void)
 {
 	int tid = kp_ev_tid();
 
@@ -101,21 +107,22 @@ static struct kp_evbuf *claim(void)
 						    tid))
 			continue;
 		/* PR_GET_NAME: a system call, once per thread. */
-		memset(bufs[i].comm, 0, sizeof(bufs[i].comm));
-		prctl(PR_GET_NAME, bufs[i].comm, 0, 0, 0);
+		for (size_t k = 0; k < sizeof(bufs[i].comm); k++)
+			bufs[i].comm[k] = '\0';
+		arch_syscall(SYS_prctl, PR_GET_NAME, (long)bufs[i].comm, 0);
 		return &bufs[i];
 	}
 	return NULL;
 }
 
-const char *kp_ev_comm(void)
+ARCH_GPR_ONLY const char *kp_ev_comm(void)
 {
 	if (!mine)
 		mine = claim();
 	return mine ? mine->comm : "?";
 }
 
-void *kp_ev_reserve(size_t len)
+ARCH_GPR_ONLY void *kp_ev_reserve(size_t len)
 {
 	struct kp_evbuf *b = mine;
 	uint64_t head, tail, off, need;
@@ -158,7 +165,7 @@ void *kp_ev_reserve(size_t len)
 	return h + 1;
 }
 
-void kp_ev_commit(void *rec)
+ARCH_GPR_ONLY void kp_ev_commit(void *rec)
 {
 	struct rec_hdr *h = (struct rec_hdr *)rec - 1;
 

@@ -27,12 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <kprobes.h>
 
 #include "evbuf.h"
+#include "internal.h"
 #include "probe_def.h"
 
 #define MAX_PROBES	256
@@ -92,9 +94,93 @@ static unsigned long nevents;
  * calls are not the program's and are not recorded. */
 static __thread bool in_flusher __attribute__((tls_model("initial-exec")));
 
+/*
+ * Time: at a hit, the TSC (one instruction, general registers only, so
+ * that a handler can take the light path); nanoseconds only when the
+ * flusher writes. The ratio comes from a 1 ms calibration at start and
+ * is refined from the whole run's elapsed time at each conversion.
+ * Without an invariant TSC, clock_gettime() at the hit instead.
+ */
+static bool use_tsc;
+static uint64_t tsc0, ns0;
+
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+ARCH_GPR_ONLY static inline uint64_t tick(void)
+{
+	struct timespec ts;
+#if defined(__x86_64__)
+	uint32_t lo, hi;
+
+	if (__builtin_expect(use_tsc, 1)) {
+		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+		return (uint64_t)hi << 32 | lo;
+	}
+#endif
+	/* The system call, not libc's clock_gettime() (the light path). */
+	arch_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double ns_per_tick = 1.0;
+
+static void calibrate(void)
+{
+#if defined(__x86_64__)
+	unsigned int a, b, c, d;
+	uint64_t t1, n1;
+
+	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			: "a"(0x80000007u), "c"(0));
+	if (!(d & (1u << 8)))
+		return;			/* no invariant TSC */
+	use_tsc = true;
+	ns0 = clock_ns();
+	tsc0 = tick();
+	do
+		n1 = clock_ns();
+	while (n1 - ns0 < 1000000);
+	t1 = tick();
+	ns_per_tick = (double)(n1 - ns0) / (double)(t1 - tsc0);
+#endif
+}
+
+/* The flusher's: a timestamp or a duration in ticks, in nanoseconds. */
+static void refine(void)
+{
+	uint64_t n = clock_ns(), t = tick();
+
+	if (use_tsc && n - ns0 > 100000000u && t > tsc0)
+		ns_per_tick = (double)(n - ns0) / (double)(t - tsc0);
+}
+
+static uint64_t ticks_to_ns(uint64_t ticks)
+{
+	return use_tsc ? (uint64_t)((double)ticks * ns_per_tick) : ticks;
+}
+
+static uint64_t stamp_ns(uint64_t t)
+{
+	return use_tsc ? ns0 + ticks_to_ns(t - tsc0) : t;
+}
+
+/* The CPU the thread runs on, from glibc's rseq area (-1 without). */
+ARCH_GPR_ONLY static inline int32_t this_cpu(void)
+{
+	return *(const int32_t *)((const char *)__builtin_thread_pointer() +
+				  __rseq_offset +
+				  offsetof(struct rseq, cpu_id));
+}
+
 /* ---- at a hit (async-signal-safe) ---- */
 
-static size_t type_size(enum kp_fetch_type t)
+ARCH_GPR_ONLY static size_t type_size(enum kp_fetch_type t)
 {
 	switch (t) {
 	case KP_TYPE_U8: case KP_TYPE_S8: case KP_TYPE_X8: return 1;
@@ -105,8 +191,9 @@ static size_t type_size(enum kp_fetch_type t)
 }
 
 /* The value of @f; memory is read @size bytes wide. */
-static int fetch(const struct kp_fetch *f, const struct pt_regs *regs,
-		 size_t size, uint64_t *v)
+ARCH_GPR_ONLY static int fetch(const struct kp_fetch *f,
+			     const struct pt_regs *regs, size_t size,
+			     uint64_t *v)
 {
 	uint64_t base = 0;
 
@@ -143,12 +230,16 @@ static int fetch(const struct kp_fetch *f, const struct pt_regs *regs,
 								   : 0;
 }
 
-static void record(const struct tprobe *t, struct pt_regs *regs,
-		   uintptr_t ip)
+/*
+ * Every function from the handlers down is ARCH_GPR_ONLY and calls no
+ * libc: then libkprobe finds them light (docs/design.md) and an optimized
+ * hit saves no vector state.
+ */
+ARCH_GPR_ONLY static void record(const struct tprobe *t, struct pt_regs *regs,
+				 uintptr_t ip)
 {
 	const struct kp_probe_def *d = &t->def;
 	size_t strings = 0, len;
-	struct timespec ts;
 	struct ev *e;
 	char *s;
 
@@ -161,12 +252,12 @@ static void record(const struct tprobe *t, struct pt_regs *regs,
 	e = kp_ev_reserve(len);
 	if (!e)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	e->ts = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	e->ts = tick();
 	e->id = (uint32_t)t->id;
-	e->cpu = sched_getcpu();
+	e->cpu = this_cpu();
 	e->ip = ip;
-	memset(e->faults, 0, sizeof(e->faults));
+	for (size_t k = 0; k < sizeof(e->faults) / sizeof(*e->faults); k++)
+		e->faults[k] = 0;
 	s = (char *)&e->vals[d->nargs];
 	for (int i = 0; i < d->nargs; i++) {
 		const struct kp_def_arg *a = &d->args[i];
@@ -179,9 +270,13 @@ static void record(const struct tprobe *t, struct pt_regs *regs,
 			continue;
 		}
 		if (a->fetch->kind == KP_FETCH_COMM) {
-			size_t n = strnlen(kp_ev_comm(), 15);
+			const char *comm = kp_ev_comm();
+			size_t n = 0;
 
-			memcpy(s, kp_ev_comm(), n);
+			while (n < 15 && comm[n]) {
+				s[n] = comm[n];
+				n++;
+			}
 			e->vals[i] = STR_VAL(s - (char *)e, n);
 		} else {
 			long n = -EFAULT;
@@ -198,15 +293,7 @@ static void record(const struct tprobe *t, struct pt_regs *regs,
 	kp_ev_commit(e);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static unsigned int hist_bucket(uint64_t ns)
+ARCH_GPR_ONLY static unsigned int hist_bucket(uint64_t ns)
 {
 	unsigned int msb;
 
@@ -227,7 +314,8 @@ static uint64_t hist_upper(unsigned int b)
 	return ((uint64_t)(HIST_SUB + sub + 1) << (msb - 3)) - 1;
 }
 
-static void stats_hit(struct tstats *st, uint64_t ns, bool timed)
+ARCH_GPR_ONLY static void stats_hit(struct tstats *st, uint64_t ns,
+				   bool timed)
 {
 	unsigned long max;
 
@@ -242,7 +330,7 @@ static void stats_hit(struct tstats *st, uint64_t ns, bool timed)
 		;
 }
 
-static int on_entry(struct kprobe *p, struct pt_regs *regs)
+ARCH_GPR_ONLY static int on_entry(struct kprobe *p, struct pt_regs *regs)
 {
 	const struct tprobe *t = (const struct tprobe *)
 		((char *)p - offsetof(struct tprobe, kp));
@@ -257,20 +345,22 @@ static int on_entry(struct kprobe *p, struct pt_regs *regs)
 }
 
 /* --stats: when the call began, for its return handler. */
-static int on_call(struct kretprobe_instance *ri, struct pt_regs *regs)
+ARCH_GPR_ONLY static int on_call(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
 {
-	*(uint64_t *)ri->data = now_ns();
+	*(uint64_t *)ri->data = tick();
 	return 0;
 }
 
-static int on_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+ARCH_GPR_ONLY static int on_return(struct kretprobe_instance *ri,
+				   struct pt_regs *regs)
 {
 	const struct tprobe *t = (const struct tprobe *)
 		((char *)get_kretprobe(ri) - offsetof(struct tprobe, rp));
 
 	if (stats) {
 		if (!in_flusher)
-			stats_hit(t->stats, now_ns() - *(uint64_t *)ri->data,
+			stats_hit(t->stats, tick() - *(uint64_t *)ri->data,
 				  true);
 		return 0;
 	}
@@ -496,12 +586,14 @@ static void format_one(const void *rec, size_t len, int tid,
 		       const char *comm, void *arg)
 {
 	const struct ev *e = rec;
+	uint64_t ts;
 	struct outbuf *o = arg;
 	const struct tprobe *t;
 
 	if (len < sizeof(*e) || e->id >= (uint32_t)nprobes)
 		return;
 	t = &probes[e->id];
+	ts = stamp_ns(e->ts);
 	nevents++;
 	if (chrome) {
 		put(o, "{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"%c\",",
@@ -510,7 +602,7 @@ static void format_one(const void *rec, size_t len, int tid,
 		if (t->ph == 'i')
 			put(o, "\"s\":\"t\",");
 		put(o, "\"ts\":%" PRIu64 ".%03" PRIu64 ",\"pid\":%d,\"tid\":%d,"
-		    "\"args\":{", e->ts / 1000, e->ts % 1000, getpid(), tid);
+		    "\"args\":{", ts / 1000, ts % 1000, getpid(), tid);
 		for (int i = 0; i < t->def.nargs; i++) {
 			put(o, "%s\"%s\":", i ? "," : "", t->def.args[i].name);
 			put_value(o, &t->def.args[i], e, i);
@@ -519,7 +611,7 @@ static void format_one(const void *rec, size_t len, int tid,
 		return;
 	}
 	if (json) {
-		put(o, "{\"ts\":%" PRIu64 ",\"comm\":", e->ts);
+		put(o, "{\"ts\":%" PRIu64 ",\"comm\":", ts);
 		put_string(o, comm, strnlen(comm, 16));
 		put(o, ",\"tid\":%d,\"cpu\":%d,\"group\":\"%s\",\"event\":"
 		    "\"%s\",\"where\":\"", tid, e->cpu, t->def.group,
@@ -549,9 +641,9 @@ static void format_one(const void *rec, size_t len, int tid,
 		put_raw(o, " [", 2);
 		put_dec(o, (uint64_t)(e->cpu < 0 ? 0 : e->cpu), 3, '0');
 		put_raw(o, "] ", 2);
-		put_dec(o, e->ts / 1000000000u, 6, ' ');
+		put_dec(o, ts / 1000000000u, 6, ' ');
 		put_raw(o, ".", 1);
-		put_dec(o, e->ts % 1000000000u / 1000, 6, '0');
+		put_dec(o, ts % 1000000000u / 1000, 6, '0');
 		put_raw(o, ": ", 2);
 		put_cstr(o, t->def.event);
 		put_raw(o, ": (", 3);
@@ -577,6 +669,7 @@ static void drain(void)
 {
 	static struct outbuf o;
 
+	refine();
 	kp_ev_drain(format_one, &o);
 	flush_out(&o);
 }
@@ -928,6 +1021,7 @@ static uint64_t percentile(const struct tstats *st, unsigned long timed,
 /* --stats: a line per event, the hits, and for returns the durations. */
 static void print_stats(struct outbuf *o)
 {
+	refine();
 	put(o, "# kprobe-trace --stats, pid %d (durations: entry to return, "
 	    "to 1/8 of their value)\n", getpid());
 	put(o, "%-24s %12s %11s %11s %11s %11s\n", "event", "count", "p50",
@@ -938,10 +1032,10 @@ static void print_stats(struct outbuf *o)
 
 		put(o, "%-24s %12lu", t->def.event, hits);
 		if (t->def.kind == KP_DEF_RETURN && hits) {
-			put_ns(o, percentile(t->stats, hits, 50));
-			put_ns(o, percentile(t->stats, hits, 90));
-			put_ns(o, percentile(t->stats, hits, 99));
-			put_ns(o, atomic_load(&t->stats->max_ns));
+			put_ns(o, ticks_to_ns(percentile(t->stats, hits, 50)));
+			put_ns(o, ticks_to_ns(percentile(t->stats, hits, 90)));
+			put_ns(o, ticks_to_ns(percentile(t->stats, hits, 99)));
+			put_ns(o, ticks_to_ns(atomic_load(&t->stats->max_ns)));
 		}
 		put(o, "\n");
 	}
@@ -974,7 +1068,7 @@ static void preload_fini(void)
 	if (chrome)
 		put(&o, "{\"name\":\"kprobe-trace\",\"ph\":\"i\",\"s\":\"g\","
 		    "\"ts\":%" PRIu64 ",\"pid\":%d,\"tid\":0,\"args\":"
-		    "{\"events\":%lu,\"dropped\":%lu}},\n", now_ns() / 1000,
+		    "{\"events\":%lu,\"dropped\":%lu}},\n", clock_ns() / 1000,
 		    getpid(), nevents, dropped);
 	else if (json)
 		put(&o, "{\"summary\":{\"pid\":%d,\"events\":%lu,"
@@ -1060,6 +1154,15 @@ __attribute__((constructor)) static void preload_init(void)
 		in_flusher = true;
 		ret = register_all(false);
 		unregister_all();
+		if (getenv("KPROBE_TRACE_SELFTEST")) {
+			/* For test_preload: are the handlers light? */
+			kp_lock();
+			report("light: entry=%d return=%d call=%d\n",
+			       kp_opt_handler_light((uintptr_t)on_entry),
+			       kp_opt_handler_light((uintptr_t)on_return),
+			       kp_opt_handler_light((uintptr_t)on_call));
+			kp_unlock();
+		}
 		for (int i = 0; !ret && i < nprobes; i++)
 			if (probes[i].pending)
 				report("libkprobe-preload: %s/%s: %s is not "
@@ -1077,6 +1180,7 @@ __attribute__((constructor)) static void preload_init(void)
 			goto fail;
 		}
 	}
+	calibrate();
 	if (kp_evbuf_init(NRINGS, RING_SIZE)) {
 		report("libkprobe-preload: no memory for the event rings\n");
 		goto fail;

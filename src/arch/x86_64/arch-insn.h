@@ -37,9 +37,16 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 /*
  * For the code a jump-optimized hit runs before the detour has saved the
  * vector state (the light path): the compiler must not use a vector
- * register there, not even to copy a struct.
+ * register there, not even to copy a struct, nor turn a copy loop into a
+ * call to libc's memcpy() (which may).
  */
+#if defined(__clang__)	/* the fuzzers' builds: no optimize attribute */
 #define ARCH_GPR_ONLY		__attribute__((target("general-regs-only")))
+#else
+#define ARCH_GPR_ONLY \
+	__attribute__((target("general-regs-only"), \
+		       optimize("no-tree-loop-distribute-patterns")))
+#endif
 
 /* How a probed instruction is executed. */
 enum x86_kind {

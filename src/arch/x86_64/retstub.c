@@ -204,7 +204,7 @@ ARCH_GPR_ONLY void arch_ret_addr_set(struct pt_regs *regs, uintptr_t addr)
 
 int kp_x86_safe_read64(const uint64_t *src, uint64_t *dst);
 
-int arch_copy_safe(void *dst, const void *src, size_t n)
+ARCH_GPR_ONLY int arch_copy_safe(void *dst, const void *src, size_t n)
 {
 	for (size_t i = 0; i < n; i += 8)
 		if (kp_x86_safe_read64((const uint64_t *)((const char *)src + i),
