@@ -211,6 +211,18 @@ static void disarm_kprobe(struct probe_point *pp)
  */
 struct probe_point *kp_gone_list;
 
+/* pp's slots lead nowhere any more: a thread already in one goes on, and
+ * the trap path finds no probe point through it. */
+static void orphan_slots(struct probe_point *pp)
+{
+	if (pp->slot)
+		kp_rcu_assign(pp->slot->owner, NULL);
+	if (pp->boost)
+		kp_rcu_assign(pp->boost->owner, NULL);
+	if (pp->opt_slot)
+		kp_rcu_assign(pp->opt_slot->owner, NULL);
+}
+
 void kp_kill_probe_point(struct probe_point *pp)
 {
 	kp_assert_locked();
@@ -223,12 +235,7 @@ void kp_kill_probe_point(struct probe_point *pp)
 	kp_opt_forget(pp);
 	pp->armed = false;
 	kp_table_remove(pp);
-	if (pp->slot)
-		kp_rcu_assign(pp->slot->owner, NULL);
-	if (pp->boost)
-		kp_rcu_assign(pp->boost->owner, NULL);
-	if (pp->opt_slot)
-		kp_rcu_assign(pp->opt_slot->owner, NULL);
+	orphan_slots(pp);
 }
 
 /* Recompute what the trap path reads about the probes at pp. */
@@ -541,10 +548,7 @@ static int __register_kprobe(struct kprobe *p, bool func_entry)
 
 fail_pp:
 	if (new_pp) {
-		if (pp->slot)
-			kp_rcu_assign(pp->slot->owner, NULL);
-		if (pp->boost)
-			kp_rcu_assign(pp->boost->owner, NULL);
+		orphan_slots(pp);
 		release_slots(pp);
 		free_probe_point(pp);
 	}
@@ -586,12 +590,7 @@ static void __unregister_kprobes(struct kprobe **kps, int num)
 					g = &(*g)->gone_next;
 				*g = pp->gone_next;
 			}
-			if (pp->slot)
-				kp_rcu_assign(pp->slot->owner, NULL);
-			if (pp->boost)
-				kp_rcu_assign(pp->boost->owner, NULL);
-			if (pp->opt_slot)
-				kp_rcu_assign(pp->opt_slot->owner, NULL);
+			orphan_slots(pp);
 			/* pp->hnext and pp->probes stay: readers. */
 			pp->gc_next = dead_pps;
 			dead_pps = pp;
