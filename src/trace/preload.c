@@ -97,9 +97,11 @@ static __thread bool in_flusher __attribute__((tls_model("initial-exec")));
 /*
  * Time: at a hit, the TSC (one instruction, general registers only, so
  * that a handler can take the light path); nanoseconds only when the
- * flusher writes. The ratio comes from a 1 ms calibration at start and
- * is refined from the whole run's elapsed time at each conversion.
- * Without an invariant TSC, clock_gettime() at the hit instead.
+ * flusher writes. The ratio is the run's own: TSC and clock read together
+ * at start, and again at each conversion, which the flusher makes only
+ * after its first sleep (at exit, a run shorter than 1 ms waits out the
+ * rest of that millisecond). Nothing is spent at start. Without an
+ * invariant TSC, the clock at the hit instead.
  */
 static bool use_tsc;
 static uint64_t tsc0, ns0;
@@ -134,7 +136,6 @@ static void calibrate(void)
 {
 #if defined(__x86_64__)
 	unsigned int a, b, c, d;
-	uint64_t t1, n1;
 
 	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
 			: "a"(0x80000007u), "c"(0));
@@ -143,20 +144,20 @@ static void calibrate(void)
 	use_tsc = true;
 	ns0 = clock_ns();
 	tsc0 = tick();
-	do
-		n1 = clock_ns();
-	while (n1 - ns0 < 1000000);
-	t1 = tick();
-	ns_per_tick = (double)(n1 - ns0) / (double)(t1 - tsc0);
 #endif
 }
 
-/* The flusher's: a timestamp or a duration in ticks, in nanoseconds. */
+/* The flusher's, before it converts: the ratio over the run so far. */
 static void refine(void)
 {
-	uint64_t n = clock_ns(), t = tick();
+	uint64_t n = clock_ns(), t;
 
-	if (use_tsc && n - ns0 > 100000000u && t > tsc0)
+	if (!use_tsc)
+		return;
+	while (n - ns0 < 1000000)	/* too short to measure */
+		n = clock_ns();
+	t = tick();
+	if (t > tsc0)
 		ns_per_tick = (double)(n - ns0) / (double)(t - tsc0);
 }
 
@@ -688,10 +689,10 @@ static void *flusher_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&stopping)) {
+		nanosleep(&ts, NULL);
 		if (objects_changed())
 			rearm();
 		drain();
-		nanosleep(&ts, NULL);
 	}
 	return NULL;
 }
