@@ -244,18 +244,50 @@ static void test_api_exported(void **state)
 			 "GLOBAL FUNC by %s", missing, lib_path);
 }
 
+/* The libc functions libkprobe interposes, which it also exports under
+ * glibc's own versions (src/core/glibc_versions.c). */
+static const char *const interposed[] = {
+	"sigaction", "signal", "sigprocmask", "pthread_sigmask", "dlclose",
+};
+
+static int is_interposed(const char *name)
+{
+	for (size_t i = 0; i < sizeof(interposed) / sizeof(*interposed); i++)
+		if (strcmp(interposed[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Every exported function of the API is LIBKPROBE_0.1; the interposed libc
+ * functions are that too, and may besides carry glibc's versions (so that
+ * libraries linked against libc reach them), nothing else.
+ */
 static void test_api_versioned(void **state)
 {
-	size_t i;
 	int wrong = 0;
 
-	for (i = 0; i < NR_API; i++) {
-		const struct export *e = find_export(public_api[i]);
+	for (size_t i = 0; i < NR_API; i++) {
+		int ours = 0;
 
-		if (e && strcmp(e->version, "LIBKPROBE_0.1") != 0) {
-			print_error("%s has version \"%s\", expected "
-				    "LIBKPROBE_0.1 (src/libkprobe.map)\n",
-				    e->name, e->version);
+		for (int k = 0; k < nexports; k++) {
+			const struct export *e = &exports[k];
+
+			if (strcmp(e->name, public_api[i]) != 0)
+				continue;
+			if (strcmp(e->version, "LIBKPROBE_0.1") == 0) {
+				ours = 1;
+			} else if (!is_interposed(e->name) ||
+				   strncmp(e->version, "GLIBC_", 6) != 0) {
+				print_error("%s has version \"%s\", expected "
+					    "LIBKPROBE_0.1 (src/libkprobe.map)"
+					    "\n", e->name, e->version);
+				wrong++;
+			}
+		}
+		if (!ours && find_export(public_api[i])) {
+			print_error("%s has no LIBKPROBE_0.1 version\n",
+				    public_api[i]);
 			wrong++;
 		}
 	}
@@ -264,12 +296,42 @@ static void test_api_versioned(void **state)
 			 "LIBKPROBE_0.1", wrong);
 }
 
+/* The interposed functions do carry glibc's versions: a library linked
+ * against libc binds to them (test_fault says why that matters). */
+static void test_glibc_versions(void **state)
+{
+	static const char *const want[][2] = {
+		{ "sigaction", "GLIBC_2.2.5" }, { "signal", "GLIBC_2.2.5" },
+		{ "sigprocmask", "GLIBC_2.2.5" },
+		{ "pthread_sigmask", "GLIBC_2.2.5" },
+		{ "pthread_sigmask", "GLIBC_2.32" },
+		{ "dlclose", "GLIBC_2.2.5" }, { "dlclose", "GLIBC_2.34" },
+	};
+	int missing = 0;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+		int found = 0;
+
+		for (int k = 0; k < nexports; k++)
+			found |= !strcmp(exports[k].name, want[i][0]) &&
+				 !strcmp(exports[k].version, want[i][1]);
+		if (!found) {
+			print_error("%s@%s is not exported\n", want[i][0],
+				    want[i][1]);
+			missing++;
+		}
+	}
+	if (missing)
+		fail_msg("%d glibc-versioned interposer(s) missing", missing);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_api_exported),
 		cmocka_unit_test(test_no_extra_exports),
 		cmocka_unit_test(test_api_versioned),
+		cmocka_unit_test(test_glibc_versions),
 	};
 
 	if (argc < 2) {

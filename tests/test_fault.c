@@ -8,9 +8,10 @@
  *
  * Each scenario runs in a child process of its own. CMocka installs its own
  * SIGSEGV/SIGBUS/SIGILL/SIGFPE handlers with signal() around every test and
- * reinstalls the previous ones afterwards (dropping SA_SIGINFO), which would
- * replace libkprobe's handlers between tests; and libkprobe chains only to
- * the handler that was installed at the first registration in the process.
+ * reinstalls the previous ones afterwards (dropping SA_SIGINFO); those
+ * calls reach libkprobe's interposed signal() since glibc_versions.c, but
+ * each scenario wants its own program handler, installed before its
+ * first registration.
  * A fresh child per scenario gives each the order the contract needs: the
  * program's handler first, then the first registration. The parent never
  * registers a probe. Children report failures on stdout and exit non-zero;

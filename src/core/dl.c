@@ -107,3 +107,10 @@ KP_EXPORT int dlclose(void *handle)
 	}
 	return ret;
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+#endif
+/* For glibc_versions.c: a hidden name that always means ours. */
+extern __typeof(dlclose) kp_dlclose_impl
+	__attribute__((alias("dlclose"), visibility("hidden")));

@@ -27,6 +27,9 @@
  * signal spin lock with every signal blocked. Everything here is
  * async-signal-safe.
  *
+ * The program's libraries reach these too: libkprobe.so also defines them
+ * under glibc's version names (glibc_versions.c).
+ *
  * Not covered: masks passed to sigsuspend(), pselect(), ppoll(),
  * epoll_pwait() and signalfd(), and calls made inside libc itself.
  */
@@ -269,3 +272,17 @@ KP_EXPORT sighandler_t signal(int sig, sighandler_t handler)
 		return SIG_ERR;
 	return old.sa_handler;
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+#endif
+/* For glibc_versions.c, which gives these glibc's version names too:
+ * hidden names that always mean ours. */
+extern __typeof(sigaction) kp_sigaction_impl
+	__attribute__((alias("sigaction"), visibility("hidden")));
+extern __typeof(signal) kp_signal_impl
+	__attribute__((alias("signal"), visibility("hidden")));
+extern __typeof(sigprocmask) kp_sigprocmask_impl
+	__attribute__((alias("sigprocmask"), visibility("hidden")));
+extern __typeof(pthread_sigmask) kp_pthread_sigmask_impl
+	__attribute__((alias("pthread_sigmask"), visibility("hidden")));
