@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct kp_probe_def def, def2;
 	struct kp_def_error err, err2;
-	char *text = malloc(size + 1), msg[1024];
+	char *text = malloc(size + 1), msg[4096];
 	int ret, ret2;
 
 	if (!text)
@@ -103,7 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(err.column <= strlen(text));
 		CHECK(err.msg[0]);
 		CHECK(err2.column == err.column && !strcmp(err2.msg, err.msg));
-		kp_probe_def_error(text, &err, msg, sizeof(msg));
+		/* The line, a caret under the column, the reason: what it
+		 * needs fits here (a line is at most -max_len bytes). */
+		CHECK(kp_probe_def_error(text, &err, msg, sizeof(msg)) <
+		      sizeof(msg));
 		CHECK(strchr(msg, '^'));
 	} else {
 		check_def(&def);
