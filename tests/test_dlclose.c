@@ -131,11 +131,34 @@ static void test_gone_and_again(void **state)
 	dlclose(h);
 }
 
+/*
+ * libkprobe's own dlclose() calls must not go through its interposer,
+ * which takes kprobe_mutex: resolving an IFUNC by name (libc's strlen)
+ * opens and closes a handle while registration holds that mutex. It hung
+ * once; the alarm turns a hang into a failure.
+ */
+static void test_ifunc_after_init(void **state)
+{
+	struct kprobe a = { .symbol_name = "libc.so.6:atoi",
+			    .pre_handler = pre };
+	struct kprobe b = { .symbol_name = "libc.so.6:strlen",
+			    .pre_handler = pre };
+
+	(void)state;
+	alarm(20);
+	assert_int_equal(register_kprobe(&a), 0);
+	assert_int_equal(register_kprobe(&b), 0);
+	unregister_kprobe(&b);
+	unregister_kprobe(&a);
+	alarm(0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unregister_after_dlclose),
 		cmocka_unit_test(test_gone_and_again),
+		cmocka_unit_test(test_ifunc_after_init),
 	};
 
 	if (argc < 2) {

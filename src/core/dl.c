@@ -84,11 +84,11 @@ void kp_dl_check(void)
 		}
 }
 
-/* The program's dlclose(): the real one, then the sweep. */
-KP_EXPORT int dlclose(void *handle)
+/* libc's dlclose(), for the interposer and for libkprobe's own calls
+ * (which must not sweep: they may hold kprobe_mutex or sym_lock). */
+int kp_real_dlclose(void *handle)
 {
 	static int (*real)(void *);
-	int ret;
 
 	if (!real)
 		real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
@@ -100,8 +100,19 @@ KP_EXPORT int dlclose(void *handle)
 					       "GLIBC_2.2.5");
 	if (!real || real == dlclose)
 		return -1;
-	ret = real(handle);
-	if (kp_initialized()) {
+	return real(handle);
+}
+
+/*
+ * The program's dlclose(): the real one, then the sweep. Not when this
+ * thread is inside libkprobe already (a handler, or libkprobe's own work
+ * under kprobe_mutex): then the next call into libkprobe sweeps.
+ */
+KP_EXPORT int dlclose(void *handle)
+{
+	int ret = kp_real_dlclose(handle);
+
+	if (kp_initialized() && !kp_mutex_held()) {
 		kp_lock();	/* kp_lock() sweeps */
 		kp_unlock();
 	}

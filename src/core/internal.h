@@ -189,6 +189,7 @@ void kp_fd_out_of_the_way(int *fd);	/* error.c */
 /* ---- unloaded code (dl.c, kprobes.c); kprobe_mutex held ---- */
 void kp_dl_check(void);		/* sweep if an object was unloaded */
 bool kp_initialized(void);		/* any thread */
+int kp_real_dlclose(void *handle);	/* libc's, never the sweep */
 bool kp_dl_addr_loaded(uintptr_t addr);
 void kp_kill_probe_point(struct probe_point *pp);
 /* Probe points whose code is gone, still holding registered probes. */

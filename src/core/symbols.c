@@ -788,7 +788,7 @@ static uintptr_t sym_resolve_ifunc(struct sym_object *o, struct sym_entry *e)
 
 		if (h) {
 			impl = dlsym(h, e->name);
-			dlclose(h);
+			kp_real_dlclose(h);	/* under sym_lock: no sweep */
 		}
 	}
 	if (!impl && sym_in_segment(o, e->addr, true)) {

@@ -82,4 +82,7 @@ int kp_sym_parse_image(const void *image, size_t len,
 /* Forget cached symbol tables (after dlopen/dlclose). */
 void kp_sym_flush(void);
 
+/* libc's dlclose(), not libkprobe's interposer (dl.c). */
+int kp_real_dlclose(void *handle);
+
 #endif
