@@ -105,17 +105,17 @@ int kp_real_dlclose(void *handle)
 
 /*
  * The program's dlclose(): the real one, then the sweep. Not when this
- * thread is inside libkprobe already (a handler, or libkprobe's own work
- * under kprobe_mutex): then the next call into libkprobe sweeps.
+ * thread is inside libkprobe already (libkprobe's own work under
+ * kprobe_mutex), nor when another thread holds kprobe_mutex (this one may
+ * hold the loader's lock, which that one may be waiting for): then the
+ * next call into libkprobe sweeps.
  */
 KP_EXPORT int dlclose(void *handle)
 {
 	int ret = kp_real_dlclose(handle);
 
-	if (kp_initialized() && !kp_mutex_held()) {
-		kp_lock();	/* kp_lock() sweeps */
-		kp_unlock();
-	}
+	if (kp_initialized() && !kp_mutex_held() && kp_trylock())
+		kp_unlock();	/* kp_trylock() swept */
 	return ret;
 }
 

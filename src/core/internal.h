@@ -314,6 +314,7 @@ int kp_init(void);			/* kprobe_mutex held */
 /* Debug builds assert the lock a writer needs. */
 #ifndef NDEBUG
 bool kp_mutex_held(void);
+bool kp_trylock(void);
 #define kp_assert_locked() assert(kp_mutex_held())
 #else
 #define kp_assert_locked() do { } while (0)

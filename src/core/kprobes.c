@@ -22,13 +22,19 @@
 pthread_mutex_t kprobe_mutex = PTHREAD_MUTEX_INITIALIZER;
 static __thread bool kp_holding;
 
-void kp_lock(void)
+/* Just after taking kprobe_mutex. */
+static void locked(void)
 {
-	pthread_mutex_lock(&kprobe_mutex);
 	kp_holding = true;
 	kp_mapping_cache(true);
 	/* A dlclose() we did not see (libc's own): catch up first. */
 	kp_dl_check();
+}
+
+void kp_lock(void)
+{
+	pthread_mutex_lock(&kprobe_mutex);
+	locked();
 }
 
 void kp_unlock(void)
@@ -38,6 +44,20 @@ void kp_unlock(void)
 	kp_mapping_cache(false);
 	kp_holding = false;
 	pthread_mutex_unlock(&kprobe_mutex);
+}
+
+/*
+ * kp_lock() if kprobe_mutex is free now, else false. For the dlclose()
+ * interposer, which may run with the loader's lock held (a destructor that
+ * unloads another object), while a registration holding kprobe_mutex
+ * waits for the loader: waiting there would deadlock.
+ */
+bool kp_trylock(void)
+{
+	if (pthread_mutex_trylock(&kprobe_mutex))
+		return false;
+	locked();
+	return true;
 }
 
 bool kp_mutex_held(void)
