@@ -279,6 +279,24 @@ static void test_cli(void **state)
 	free(trace_file);
 }
 
+/* "OBJ:SYM" naming the program itself: loaded from the start, by the
+ * same rule as libkprobe's symbol_name (the main executable included). */
+static void test_cli_own_object(void **state)
+{
+	char *trace_file = strdup(in_dir("own.txt"));
+	char *args[] = { "-o", trace_file, "-e",
+			 "p:w trace_target:work a=$arg1:s32", "--",
+			 (char *)target, NULL };
+	char *trace;
+
+	(void)state;
+	assert_int_equal(run_cli(args, "own.out", "own.err"), 0);
+	trace = slurp(in_dir("own.txt"), NULL);
+	assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
+	free(trace);
+	free(trace_file);
+}
+
 /* Refused before the program starts: its output stays empty, status 2. */
 static void test_cli_refusals(void **state)
 {
@@ -527,6 +545,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_definition),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_cli_own_object),
 		cmocka_unit_test(test_cli_refusals),
 		cmocka_unit_test(test_cli_status),
 		cmocka_unit_test(test_cli_list),

@@ -847,6 +847,21 @@ static bool object_matches(struct sym_object *o, const char *obj)
 	return false;
 }
 
+bool kp_sym_object_loaded(const char *obj)
+{
+	struct sym_object *o;
+	bool found = false;
+
+	if (!obj || !obj[0])
+		return false;
+	pthread_mutex_lock(&sym_lock);
+	if (!sym_refresh())
+		for (o = sym_objects; o && !found; o = o->next)
+			found = object_matches(o, obj);
+	pthread_mutex_unlock(&sym_lock);
+	return found;
+}
+
 static bool sym_looks_like_file(const char *obj)
 {
 	struct sym_object *o;

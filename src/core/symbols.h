@@ -8,6 +8,7 @@
 #ifndef LIBKPROBE_CORE_SYMBOLS_H
 #define LIBKPROBE_CORE_SYMBOLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +82,12 @@ int kp_sym_parse_image(const void *image, size_t len,
 
 /* Forget cached symbol tables (after dlopen/dlclose). */
 void kp_sym_flush(void);
+
+/*
+ * kp_sym_object_loaded() - does "obj" (of "obj:sym") select a loaded
+ * object, by the rules of kp_sym_lookup() (the main executable included)?
+ */
+bool kp_sym_object_loaded(const char *obj);
 
 /* libc's dlclose(), not libkprobe's interposer (dl.c). */
 int kp_real_dlclose(void *handle);

@@ -36,6 +36,7 @@
 #include "evbuf.h"
 #include "internal.h"
 #include "probe_def.h"
+#include "symbols.h"
 
 #define MAX_PROBES	256
 #define STR_MAX		128	/* bytes of a string argument kept */
@@ -831,22 +832,8 @@ static int add_definitions(char *list)
 /* ---- objects loaded and unloaded while the program runs ---- */
 
 struct obj_find {
-	const char *name;
-	bool found;
 	unsigned long long changes;	/* dlpi_adds + dlpi_subs */
 };
-
-/* The rule of "obj" in "obj:sym" (docs/api.md): the path, its basename,
- * or a basename that starts with "obj.". */
-static bool obj_matches(const char *path, const char *obj)
-{
-	const char *base = strrchr(path, '/');
-	size_t n = strlen(obj);
-
-	base = base ? base + 1 : path;
-	return !strcmp(path, obj) || !strcmp(base, obj) ||
-	       (!strncmp(base, obj, n) && base[n] == '.');
-}
 
 static int obj_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -855,25 +842,14 @@ static int obj_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) +
 		    sizeof(info->dlpi_subs))
 		f->changes = info->dlpi_adds + info->dlpi_subs;
-	if (f->name && info->dlpi_name && obj_matches(info->dlpi_name,
-						      f->name))
-		f->found = true;
 	return 0;
-}
-
-static bool object_loaded(const char *obj)
-{
-	struct obj_find f = { obj, false, 0 };
-
-	dl_iterate_phdr(obj_cb, &f);
-	return f.found;
 }
 
 /* Did the program load or unload an object since the last look? */
 static bool objects_changed(void)
 {
 	static unsigned long long seen;
-	struct obj_find f = { NULL, false, 0 };
+	struct obj_find f = { 0 };
 
 	dl_iterate_phdr(obj_cb, &f);
 	if (f.changes == seen)
@@ -936,7 +912,7 @@ static int register_all(bool quiet)
 		struct tprobe *t = &probes[i];
 		int ret;
 
-		if (t->def.object && !object_loaded(t->def.object)) {
+		if (t->def.object && !kp_sym_object_loaded(t->def.object)) {
 			t->pending = true;
 			continue;
 		}
@@ -971,7 +947,7 @@ static void rearm(void)
 			unregister_one(t);
 			t->pending = true;
 		}
-		if (!t->pending || !object_loaded(t->def.object))
+		if (!t->pending || !kp_sym_object_loaded(t->def.object))
 			continue;
 		if (!register_one(t)) {
 			t->registered = true;
