@@ -190,6 +190,9 @@ void kp_fd_out_of_the_way(int *fd);	/* error.c */
 void kp_dl_check(void);		/* sweep if an object was unloaded */
 bool kp_initialized(void);		/* any thread */
 int kp_real_dlclose(void *handle);	/* libc's, never the sweep */
+/* The calling thread's id, cached per thread (kretprobes.c); a fork()ed
+ * child's is asked again. Async-signal-safe, ARCH_GPR_ONLY. */
+pid_t kp_gettid(void);
 bool kp_dl_addr_loaded(uintptr_t addr);
 void kp_kill_probe_point(struct probe_point *pp);
 /* Probe points whose code is gone, still holding registered probes. */

@@ -177,7 +177,7 @@ static struct kp_ret_inst *get_instance(struct kretprobe *rp,
  * it. Async-signal-safe. */
 static __thread pid_t cached_tid __attribute__((tls_model("initial-exec")));
 
-ARCH_GPR_ONLY static pid_t kp_gettid(void)
+ARCH_GPR_ONLY pid_t kp_gettid(void)
 {
 	if (!cached_tid)
 		cached_tid = (pid_t)arch_syscall(SYS_gettid, 0, 0, 0);

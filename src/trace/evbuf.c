@@ -54,7 +54,6 @@ static size_t bufsize;
 static atomic_ulong dropped;
 
 static __thread struct kp_evbuf *mine __attribute__((tls_model("initial-exec")));
-static __thread int my_tid __attribute__((tls_model("initial-exec")));
 
 int kp_evbuf_init(unsigned int n, size_t size)
 {
@@ -87,16 +86,9 @@ int kp_evbuf_init(unsigned int n, size_t size)
  * no libc (system calls through arch_syscall()), so that the tracer's
  * handlers can take libkprobe's light path.
  */
-ARCH_GPR_ONLY int kp_ev_tid(void)
-{
-	if (!my_tid)
-		my_tid = (int)arch_syscall(SYS_gettid, 0, 0, 0);
-	return my_tid;
-}
-
 ARCH_GPR_ONLY static struct kp_evbuf *claim(void)
 {
-	int tid = kp_ev_tid();
+	int tid = kp_gettid();
 
 	for (unsigned int i = 0; i < nbufs; i++) {
 		int expected = 0;
@@ -223,5 +215,4 @@ void kp_evbuf_atfork_child(void)
 		atomic_store(&bufs[i].owner, 0);
 	}
 	mine = NULL;
-	my_tid = 0;
 }

@@ -28,9 +28,8 @@ int kp_evbuf_init(unsigned int n, size_t size);
 void *kp_ev_reserve(size_t len);
 void kp_ev_commit(void *rec);
 
-/* The calling thread's id and name, as cached in its ring (or looked up
- * when it has none). Async-signal-safe. */
-int kp_ev_tid(void);
+/* The calling thread's name, as cached in its ring ("?" when it has
+ * none). Async-signal-safe. */
 const char *kp_ev_comm(void);
 
 /*
