@@ -57,23 +57,11 @@ struct pt_regs {
 #endif
 typedef uint8_t kprobe_opcode_t;
 #elif defined(__powerpc64__)
-#ifndef _ASM_POWERPC_PTRACE_H
-struct pt_regs {
-	unsigned long gpr[32];
-	unsigned long nip;
-	unsigned long msr;
-	unsigned long orig_gpr3;
-	unsigned long ctr;
-	unsigned long link;
-	unsigned long xer;
-	unsigned long ccr;
-	unsigned long softe;
-	unsigned long trap;
-	unsigned long dar;
-	unsigned long dsisr;
-	unsigned long result;
-};
-#endif
+/* glibc's <signal.h> brings the kernel's <asm/ptrace.h> on powerpc: use
+ * its struct pt_regs (gpr[32], nip, msr, orig_gpr3, ctr, link, xer, ccr,
+ * softe, trap, dar, dsisr, result), the layout of the signal frame's
+ * gp_regs. */
+#include <asm/ptrace.h>
 typedef uint32_t kprobe_opcode_t;
 #else
 #error "libkprobe supports x86_64 and ppc64"

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <ucontext.h>
 
 #include <kprobes.h>
@@ -90,6 +91,19 @@ int arch_prepare_slot(const struct probe_point *pp, struct kp_slot *slot,
 bool arch_can_boost(const struct probe_point *pp);
 int arch_prepare_boost(const struct probe_point *pp, struct kp_slot *slot,
 		       uint8_t *buf);
+
+/*
+ * Function entry points, where an ABI makes them more than an address:
+ *  - arch_local_entry_offset(): how far after a function symbol's address
+ *    its local entry point lies, from the symbol's st_other (ELFv2: calls
+ *    from within the same object enter there, after the TOC setup, so a
+ *    probe on the function goes there); 0 elsewhere;
+ *  - arch_func_entry(): the code address of the function pointer @fn
+ *    (ELFv1: the first word of its descriptor); @fn itself elsewhere.
+ *    The caller has checked that @fn points to readable memory.
+ */
+unsigned int arch_local_entry_offset(unsigned char st_other);
+uintptr_t arch_func_entry(const void *fn);
 
 /* Write / restore the breakpoint. Return 0 or -errno. */
 int arch_arm_kprobe(struct probe_point *pp);
@@ -216,6 +230,10 @@ enum arch_resume arch_prepare_resume(const struct probe_point *pp,
 				     const struct kp_slot *slot,
 				     struct pt_regs *regs,
 				     struct arch_fault *fault);
+
+/* Enter the function pointer @fn with @regs as a call through it would
+ * (ip, and on ppc64 the registers its entry convention wants). */
+void arch_set_call_entry(struct pt_regs *regs, const void *fn);
 
 /* Make @uc look like the hardware's frame for @f at the probed
  * instruction (on x86_64: trapno, error code, cr2, RF). */

@@ -3,7 +3,8 @@
  * libkprobe.so only: the interposed libc functions (signals.c, dl.c) under
  * glibc's own versions too.
  *
- * A library linked against libc asks for "sigaction@GLIBC_2.2.5", not for
+ * A library linked against libc asks for "sigaction@GLIBC_2.2.5" (on
+ * x86_64; GLIBC_2.17 on ppc64le), not for
  * our LIBKPROBE_0.1 one, and the dynamic linker binds a versioned
  * reference only to a definition of that version. Without these, such a
  * library's calls (CMocka's signal() around every test, say) reached libc
@@ -22,6 +23,15 @@
 
 #define KP_HIDDEN __attribute__((visibility("hidden")))
 
+/* The arch's first glibc version (libkprobe.map.in says the same). */
+#if defined(__x86_64__)
+#define GLIBC_BASE "GLIBC_2.2.5"
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define GLIBC_BASE "GLIBC_2.17"
+#elif defined(__powerpc64__)
+#define GLIBC_BASE "GLIBC_2.3"
+#endif
+
 /* The wrappers' own names stay local (the version script's "local: *");
  * only their versioned names are exported. */
 
@@ -36,32 +46,32 @@ int kp_glibc_sigaction(int sig, const struct sigaction *act,
 {
 	return kp_sigaction_impl(sig, act, old);
 }
-__asm__(".symver kp_glibc_sigaction, sigaction@GLIBC_2.2.5");
+__asm__(".symver kp_glibc_sigaction, sigaction@" GLIBC_BASE);
 
 sighandler_t kp_glibc_signal(int sig, sighandler_t handler)
 {
 	return kp_signal_impl(sig, handler);
 }
-__asm__(".symver kp_glibc_signal, signal@GLIBC_2.2.5");
+__asm__(".symver kp_glibc_signal, signal@" GLIBC_BASE);
 
 int kp_glibc_sigprocmask(int how, const sigset_t *set,
 				   sigset_t *old)
 {
 	return kp_sigprocmask_impl(how, set, old);
 }
-__asm__(".symver kp_glibc_sigprocmask, sigprocmask@GLIBC_2.2.5");
+__asm__(".symver kp_glibc_sigprocmask, sigprocmask@" GLIBC_BASE);
 
 int kp_glibc_pthread_sigmask(int how, const sigset_t *set,
 				       sigset_t *old)
 {
 	return kp_pthread_sigmask_impl(how, set, old);
 }
-__asm__(".symver kp_glibc_pthread_sigmask, pthread_sigmask@GLIBC_2.2.5");
+__asm__(".symver kp_glibc_pthread_sigmask, pthread_sigmask@" GLIBC_BASE);
 __asm__(".symver kp_glibc_pthread_sigmask, pthread_sigmask@GLIBC_2.32");
 
 int kp_glibc_dlclose(void *handle)
 {
 	return kp_dlclose_impl(handle);
 }
-__asm__(".symver kp_glibc_dlclose, dlclose@GLIBC_2.2.5");
+__asm__(".symver kp_glibc_dlclose, dlclose@" GLIBC_BASE);
 __asm__(".symver kp_glibc_dlclose, dlclose@GLIBC_2.34");

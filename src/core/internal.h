@@ -152,7 +152,7 @@ extern atomic_uint kp_index;
 /* The calling thread's shard: the CPU it runs on. Async-signal-safe. */
 ARCH_GPR_ONLY static inline unsigned int kp_reader_shard(void)
 {
-	const char *tp = __builtin_thread_pointer();
+	const char *tp = arch_thread_pointer();
 	int32_t cpu = __atomic_load_n((const int32_t *)(tp + __rseq_offset +
 				      offsetof(struct rseq, cpu_id)),
 				      __ATOMIC_RELAXED);
@@ -209,7 +209,7 @@ void kp_opt_forget(struct probe_point *pp);
 extern ptrdiff_t kp_errno_off;
 ARCH_GPR_ONLY static inline int *kp_errno_ptr(void)
 {
-	return (int *)((char *)__builtin_thread_pointer() + kp_errno_off);
+	return (int *)((char *)arch_thread_pointer() + kp_errno_off);
 }
 void kp_section_enter(void);		/* async-signal-safe */
 void kp_section_exit(void);		/* async-signal-safe */

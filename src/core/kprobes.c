@@ -310,9 +310,25 @@ static int resolve_target(const struct kprobe *p, struct kp_target *t)
 					p->offset, p->symbol_name,
 					t->func.size);
 		t->func_known = true;
-		t->addr = t->func.addr + p->offset;
+		/* At offset 0, the entry every caller passes (as the
+		 * kernel's kprobe_lookup_name() on ppc64 ELFv2). */
+		t->addr = t->func.addr +
+			  (p->offset ? p->offset : t->func.local_entry);
 	} else {
-		t->addr = (uintptr_t)p->addr + p->offset;
+		t->addr = (uintptr_t)p->addr;
+		/* A function pointer that is no code address (an ELFv1
+		 * descriptor) stands for the code it describes. */
+		if (!kp_find_mapping(t->addr, &t->map) &&
+		    !(t->map.prot & PROT_EXEC) && (t->map.prot & PROT_READ))
+			t->addr = arch_func_entry(p->addr);
+		t->addr += p->offset;
+		/* A function's own address goes to its local entry point,
+		 * as its name would: local calls skip the global one. */
+		if (!p->offset && !kp_sym_find_addr(t->addr, &t->func)) {
+			t->func_known = true;
+			if (t->addr == t->func.addr)
+				t->addr += t->func.local_entry;
+		}
 	}
 
 	if (kp_find_mapping(t->addr, &t->map) ||
@@ -490,7 +506,8 @@ static int __register_kprobe(struct kprobe *p, bool func_entry)
 	ret = resolve_target(p, &t);
 	if (ret)
 		return ret;
-	if (func_entry && t.addr != t.func.addr)
+	if (func_entry && t.addr != t.func.addr &&
+	    t.addr != t.func.addr + t.func.local_entry)
 		return kp_error(-EINVAL,
 				"%#lx is not the entry of a function (%s+%#lx)",
 				(unsigned long)t.addr, t.func.name,
@@ -792,5 +809,6 @@ KP_EXPORT kprobe_opcode_t *kprobe_lookup_name(const char *name,
 	kp_clear_error();
 	if (kp_sym_lookup(name, &sym))
 		return NULL;
-	return (kprobe_opcode_t *)(sym.addr + offset);
+	return (kprobe_opcode_t *)(sym.addr + (offset ? offset
+						      : sym.local_entry));
 }

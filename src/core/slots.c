@@ -86,9 +86,10 @@ static uintptr_t find_gap(uintptr_t near, size_t size)
 			start = start > (64ul << 20) ? start - (64ul << 20) : 0;
 		lo = prev_end;
 		hi = start;
-		if (lo < brk_hi && hi > brk_lo) {
-			/* Split around the heap's room to grow: take the part
-			 * nearer to @near. */
+		if (lo <= brk_lo && hi > brk_lo) {
+			/* The heap grows into this gap (and only this one:
+			 * brk stops at the next mapping). Split around its
+			 * room to grow: take the part nearer to @near. */
 			if (near < brk_lo)
 				hi = brk_lo;
 			else
@@ -135,8 +136,10 @@ static struct kp_slot_page *new_page(uintptr_t near)
 		mem = mmap((void *)where, size, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 			   -1, 0);
-		if (mem != MAP_FAILED && (uintptr_t)mem != where) {
-			/* An old kernel took the hint as a hint. */
+		if (mem != MAP_FAILED && (uintptr_t)mem != where &&
+		    !in_reach((uintptr_t)mem, near, size)) {
+			/* An old kernel (or qemu-user) took the hint as a
+			 * hint, and put the page out of reach. */
 			munmap(mem, size);
 			mem = MAP_FAILED;
 		}

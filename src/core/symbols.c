@@ -60,6 +60,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "error.h"
 #include "symbols.h"
 
@@ -79,6 +80,7 @@ struct sym_entry {
 	bool vhidden;		/* a non-default version */
 	bool shadowed;		/* vhidden and a default version exists */
 	bool exported;		/* dlsym() on the object's handle finds it */
+	uint8_t local_entry;	/* arch_local_entry_offset(st_other) */
 };
 
 struct sym_segment {
@@ -438,6 +440,7 @@ static int sym_read_table(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
 		memset(e, 0, sizeof(*e));
 		e->addr = addr;
 		e->size = sym.st_size;
+		e->local_entry = (uint8_t)arch_local_entry_offset(sym.st_other);
 		/* Cut "@VER" later, when copying into the pool. */
 		e->name = name;
 		e->bind = bind;
@@ -996,12 +999,14 @@ static int sym_lookup_locked(const char *spec, struct kp_symbol *out)
 
 		/* The code may live elsewhere (libc's time() is the vDSO's). */
 		out->size = impl ? impl->size : 0;
+		out->local_entry = impl ? impl->local_entry : 0;
 		if (where) {
 			out->object = where->path;
 			out->load_bias = where->bias;
 		}
 	} else {
 		out->size = cand[0].e->size;
+		out->local_entry = cand[0].e->local_entry;
 	}
 	ret = 0;
 out:
@@ -1090,6 +1095,7 @@ int kp_sym_find_addr(uintptr_t addr, struct kp_symbol *out)
 	}
 	out->addr = best->addr;
 	out->size = best->size;
+	out->local_entry = best->local_entry;
 	out->name = best->name;
 	out->object = o->path;
 	out->load_bias = o->bias;

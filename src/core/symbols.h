@@ -18,6 +18,8 @@ struct kp_symbol {
 	const char *name;	/* symbol name, without @version */
 	const char *object;	/* path of the loaded object that holds it */
 	uintptr_t load_bias;	/* that object's l_addr / dlpi_addr */
+	/* Bytes from addr to the local entry point (ppc64 ELFv2), else 0. */
+	size_t local_entry;
 };
 
 /*

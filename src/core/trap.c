@@ -560,7 +560,7 @@ int kp_jprobe_setjmp(struct kprobe *p, struct pt_regs *regs, void *entry)
 		return 0;
 	kcb.jp_regs = *regs;
 	kcb.jp_active = p;
-	instruction_pointer_set(regs, (unsigned long)entry);
+	arch_set_call_entry(regs, entry);
 	return 1;
 }
 
@@ -902,7 +902,7 @@ int kp_trap_init(void)
 	struct sigaction prog_act;
 	size_t i;
 
-	kp_errno_off = (char *)&errno - (char *)__builtin_thread_pointer();
+	kp_errno_off = (char *)&errno - (char *)arch_thread_pointer();
 	memset(&our_action, 0, sizeof(our_action));
 	our_action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
 	sigfillset(&our_action.sa_mask);

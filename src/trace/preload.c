@@ -175,7 +175,7 @@ static uint64_t stamp_ns(uint64_t t)
 /* The CPU the thread runs on, from glibc's rseq area (-1 without). */
 ARCH_GPR_ONLY static inline int32_t this_cpu(void)
 {
-	return *(const int32_t *)((const char *)__builtin_thread_pointer() +
+	return *(const int32_t *)((const char *)arch_thread_pointer() +
 				  __rseq_offset +
 				  offsetof(struct rseq, cpu_id));
 }

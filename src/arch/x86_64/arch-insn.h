@@ -48,6 +48,9 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 		       optimize("no-tree-loop-distribute-patterns")))
 #endif
 
+/* The thread pointer, as glibc's __rseq_offset counts from it. */
+#define arch_thread_pointer()	__builtin_thread_pointer()
+
 /* How a probed instruction is executed. */
 enum x86_kind {
 	X86_OOL,	/* out of line in a slot, trap after it */

@@ -143,6 +143,22 @@ const char *arch_insn_name(const struct probe_point *pp)
 	return pp->ainsn.mnemonic;
 }
 
+unsigned int arch_local_entry_offset(unsigned char st_other)
+{
+	return 0;
+}
+
+uintptr_t arch_func_entry(const void *fn)
+{
+	return (uintptr_t)fn;
+}
+
+/* Trap path: async-signal-safe. */
+void arch_set_call_entry(struct pt_regs *regs, const void *fn)
+{
+	regs->rip = (uintptr_t)fn;
+}
+
 /* glibc returns from every handler through its __restore_rt, which it
  * hands the kernel as sa_restorer: read it back from any action. */
 int arch_sigreturn_trampoline(uintptr_t *start, size_t *len)
