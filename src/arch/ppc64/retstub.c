@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * ppc64 return stubs and their unwind info: the same design as
+ * src/arch/x86_64/retstub.c (read that first), with the return address in
+ * the link register.
+ *
+ * A kretprobe's entry handler puts stub k's address in LR; the probed
+ * function saves it, restores it and returns into stub k, which runs
+ *
+ *	lis	r11, index@h		; r11, r12, LR and CTR are volatile
+ *	ori	r11, r11, index@l	;   at a return
+ *	bcl	20, 31, 1f		; r12 = the address of 1:
+ *   1:	mflr	r12
+ *	ld	r12, (literal - 1b)(r12) ; &kp_kretprobe_trampoline
+ *	mtctr	r12
+ *	bctr				; with r12 = its global entry
+ *
+ * Stubs are 32 bytes apart and the first word of each is a trap that never
+ * runs, so that "return address - 1" (where unwinders look a return
+ * address up) falls inside the stub's own FDE. One executable page holds
+ * the stubs and, at its end, the literal; read-write pages after it hold
+ * two .eh_frames (one FDE per stub: LR saved at &ret_table[k]; the CFA
+ * as put_cie() says) and the search table for libunwind.
+ *
+ * Registration time only (kprobe_mutex held).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+extern const char kp_kretprobe_trampoline[];
+
+#define STUB_STRIDE	32
+#define STUB_PAGE	8192	/* 255 stubs and the literal */
+#define FDE_SIZE	72	/* see put_fde() */
+#define CIE_SIZE	24
+#define DW_LR		65	/* the link register's DWARF number */
+#define PPC_LD_R2_24_R1	0xe8410018u	/* ld r2,24(r1) */
+
+struct table_entry {
+	int32_t start_ip_offset;
+	int32_t fde_offset;
+};
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+	return p + 4;
+}
+
+static uint8_t *put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+	return p + 8;
+}
+
+/*
+ * CIE: version 1, "zR", code align 4, data align -8, RA column LR,
+ * pointers absolute. Two flavours of the stub's frame, as on x86_64:
+ *
+ * for libgcc: CFA = r1 + 16 and r1 = CFA - 16. libgcc tells frames apart
+ *   by the CFA of the frame below them when it installs a C++ landing
+ *   pad; with CFA = r1 (the function has popped its frame), the stub
+ *   would be told by the function's CFA, which is also the caller's SP,
+ *   what tells the caller: libgcc would take the stub for the handler's
+ *   frame and abort.
+ * for libunwind: CFA = r1, which libunwind takes for the caller's r1.
+ */
+static void put_cie(uint8_t *p, bool for_libgcc)
+{
+	static const uint8_t head[] = {
+		0, 0, 0, 0,		/* CIE id */
+		1,			/* version */
+		'z', 'R', 0,		/* augmentation */
+		4,			/* code alignment */
+		0x78,			/* data alignment: -8 */
+		DW_LR,			/* return address column */
+		1,			/* augmentation data length */
+		0x00,			/* FDE pointers: DW_EH_PE_absptr */
+	};
+	static const uint8_t gcc_rules[] = {
+		0x0c, 1, 16,		/* DW_CFA_def_cfa: r1 + 16 */
+		0x14, 1, 2,		/* DW_CFA_val_offset: r1 = CFA - 16 */
+		0,			/* DW_CFA_nop */
+	};
+	static const uint8_t unw_rules[] = {
+		0x0c, 1, 0,		/* DW_CFA_def_cfa: r1 + 0 */
+		0, 0, 0, 0,		/* DW_CFA_nop */
+	};
+
+	put32(p, CIE_SIZE - 4);
+	memcpy(p + 4, head, sizeof(head));
+	memcpy(p + 4 + sizeof(head), for_libgcc ? gcc_rules : unw_rules,
+	       sizeof(gcc_rules));
+}
+
+/*
+ * FDE for [start, start + len): LR saved at *ret_slot ("saved at", not
+ * "has the value": x86_64's retstub.c says why libgcc needs that), and r2.
+ *
+ * r2, the TOC pointer: a caller that may reach another module's code
+ * saves its r2 at 24(r1) before the call and reloads it after (the word
+ * at the return address is `ld r2,24(r1)`); libgcc, finding no rule for
+ * r2, reads that word and takes r2 from CFA + 24, which is right only
+ * where the CFA is the caller's r1. So the stub says it: r2 is
+ * *(r1 + 24) if the word at the real return address is that load, else
+ * what it is now.
+ */
+static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
+		    const uintptr_t *ret_slot)
+{
+	uint8_t *q = p;
+
+	q = put32(q, FDE_SIZE - 4);
+	q = put32(q, (uint32_t)(q - cie));	/* CIE pointer */
+	q = put64(q, start);
+	q = put64(q, len);
+	*q++ = 0;				/* augmentation data length */
+	*q++ = 0x10;				/* DW_CFA_expression */
+	*q++ = DW_LR;
+	*q++ = 9;				/* expression length */
+	*q++ = 0x0e;				/* DW_OP_const8u ret_slot */
+	q = put64(q, (uintptr_t)ret_slot);
+
+	*q++ = 0x16;				/* DW_CFA_val_expression */
+	*q++ = 2;				/* r2 */
+	*q++ = 29;				/* expression length */
+	*q++ = 0x0e;				/* DW_OP_const8u ret_slot */
+	q = put64(q, (uintptr_t)ret_slot);
+	*q++ = 0x06;				/* DW_OP_deref: ra */
+	*q++ = 0x94;				/* DW_OP_deref_size 4 */
+	*q++ = 4;
+	*q++ = 0x0c;				/* DW_OP_const4u */
+	q = put32(q, PPC_LD_R2_24_R1);
+	*q++ = 0x29;				/* DW_OP_eq */
+	*q++ = 0x28;				/* DW_OP_bra +5 */
+	*q++ = 5;
+	*q++ = 0;
+	*q++ = 0x72;				/* DW_OP_breg2 0: r2 now */
+	*q++ = 0;
+	*q++ = 0x2f;				/* DW_OP_skip +3 */
+	*q++ = 3;
+	*q++ = 0;
+	*q++ = 0x71;				/* DW_OP_breg1 24 */
+	*q++ = 24;
+	*q++ = 0x06;				/* DW_OP_deref: saved r2 */
+	while (q < p + FDE_SIZE)
+		*q++ = 0;			/* DW_CFA_nop */
+}
+
+/* D-form and friends, for the stub's code. */
+static uint32_t d_form(unsigned int op, unsigned int rt, unsigned int ra,
+		       uint16_t d)
+{
+	return op << 26 | rt << 21 | ra << 16 | d;
+}
+
+int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
+			  struct arch_ret_chunk *chunk)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t code = (STUB_PAGE + page - 1) & ~(page - 1);
+	size_t eh_size = CIE_SIZE + ARCH_RET_STUBS * FDE_SIZE + 4;
+	size_t tab_size = ARCH_RET_STUBS * sizeof(struct table_entry);
+	size_t data = (2 * eh_size + tab_size + page - 1) & ~(page - 1);
+	uintptr_t literal;
+	struct table_entry *tab;
+	uint8_t *base, *eh_gcc, *eh_unw;
+
+	base = mmap(NULL, code + data, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	for (size_t off = 0; off < code; off += 4)
+		put32(base + off, PPC_TRAP);
+	literal = (uintptr_t)base + STUB_PAGE - 8;
+	put64((uint8_t *)literal, (uintptr_t)kp_kretprobe_trampoline);
+
+	eh_gcc = base + code;
+	eh_unw = eh_gcc + eh_size;
+	tab = (struct table_entry *)(eh_unw + eh_size);
+	put_cie(eh_gcc, true);
+	put_cie(eh_unw, false);
+	for (unsigned int k = 0; k < ARCH_RET_STUBS; k++) {
+		uint8_t *s = base + k * STUB_STRIDE + 4;
+		unsigned int index = first + k;
+		size_t fde_off = CIE_SIZE + k * FDE_SIZE;
+		uintptr_t anchor = (uintptr_t)s + 12;	/* 1: */
+
+		put32(s + 0, d_form(15, 11, 0, index >> 16));	/* lis */
+		put32(s + 4, d_form(24, 11, 11, index & 0xffff)); /* ori */
+		put32(s + 8, 0x429f0005u);		/* bcl 20,31,1f */
+		put32(s + 12, 0x7d8802a6u);		/* mflr r12 */
+		put32(s + 16, d_form(58, 12, 12,	/* ld r12, D(r12) */
+				     (uint16_t)(literal - anchor)));
+		put32(s + 20, 0x7d8903a6u);		/* mtctr r12 */
+		put32(s + 24, 0x4e800420u);		/* bctr */
+		put_fde(eh_gcc + fde_off, eh_gcc, (uintptr_t)s - 4,
+			STUB_STRIDE, &ret_table[k]);
+		put_fde(eh_unw + fde_off, eh_unw, (uintptr_t)s - 4,
+			STUB_STRIDE, &ret_table[k]);
+		tab[k].start_ip_offset = (int32_t)((uintptr_t)s - 4 -
+						   (uintptr_t)base);
+		tab[k].fde_offset = (int32_t)(eh_unw + fde_off - base);
+	}
+	put32(eh_gcc + eh_size - 4, 0);		/* .eh_frame terminators */
+	put32(eh_unw + eh_size - 4, 0);
+
+	__builtin___clear_cache((char *)base, (char *)base + code);
+	if (mprotect(base, code, PROT_READ | PROT_EXEC)) {
+		munmap(base, code + data);
+		return -ENOMEM;
+	}
+	chunk->stub0 = (uintptr_t)base + 4;
+	chunk->stride = STUB_STRIDE;
+	chunk->eh_frame = eh_gcc;
+	chunk->table = tab;
+	chunk->table_len = tab_size;
+	chunk->segbase = (uintptr_t)base;
+	chunk->start_ip = (uintptr_t)base;
+	chunk->end_ip = (uintptr_t)base + ARCH_RET_STUBS * STUB_STRIDE;
+	return 0;
+}
+
+/* ---- trap path ---- */
+
+/* At a function's entry the return address is in LR. What identifies
+ * the frame is the caller's stack pointer: a deeper call has a lower one. */
+uintptr_t arch_ret_addr_slot(const struct pt_regs *regs)
+{
+	return regs->gpr[1];
+}
+
+uintptr_t arch_ret_addr_get(const struct pt_regs *regs)
+{
+	return regs->link;
+}
+
+void arch_ret_addr_set(struct pt_regs *regs, uintptr_t addr)
+{
+	regs->link = addr;
+}
