@@ -24,7 +24,7 @@
  */
 #include "testutil.h"
 
-#if !defined(__x86_64__)
+#if !defined(__x86_64__) && !defined(__powerpc64__)
 KP_SKIP_MAIN("the live tests' targets are x86_64 code")
 #else
 
@@ -375,8 +375,13 @@ static void test_kprobe_backtrace_in_pre_handler(void **state)
 	check_stack("kprobe_backtrace(regs) in a pre_handler at bt_leaf+0, "
 		    "bt_middle return-probed", kp_buf, kp_n, tramp,
 		    seen_ra_middle != real_ra_top);
-	kp_check_eq(kp_buf[0], bt_leaf, "kprobe_backtrace(regs) frame #0: the "
-		    "probed address");
+	/* The probed address: bt_leaf's, or on ppc64 ELFv2 its local entry
+	 * point, where the probe on a function's address goes. */
+	kp_check_eq(kp_buf[0], (uintptr_t)kp_leaf.addr,
+		    "kprobe_backtrace(regs) frame #0: the probed address");
+	kp_check((uintptr_t)kp_buf[0] - (uintptr_t)bt_leaf <= 8, "the probe at bt_leaf's "
+		 "entry: %#lx for bt_leaf at %p", (unsigned long)kp_buf[0],
+		 (void *)bt_leaf);
 	check_translated("kprobe_backtrace(regs) in a pre_handler at "
 			 "bt_leaf+0", kp_buf, kp_n, kp_trans);
 	kp_check_eq(pre_found, real_ra_top, "kretprobe_find_ret_addr(bt_middle's "
@@ -462,4 +467,4 @@ int main(void)
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || __powerpc64__ */

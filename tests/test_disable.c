@@ -6,7 +6,7 @@
  */
 #include "testutil.h"
 
-#if !defined(__x86_64__)
+#if !defined(__x86_64__) && !defined(__powerpc64__)
 KP_SKIP_MAIN("the live tests' targets are x86_64 code")
 #else
 
@@ -165,4 +165,4 @@ int main(void)
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || __powerpc64__ */

@@ -280,7 +280,7 @@ static void test_api_versioned(void **state)
 			} else if (!is_interposed(e->name) ||
 				   strncmp(e->version, "GLIBC_", 6) != 0) {
 				print_error("%s has version \"%s\", expected "
-					    "LIBKPROBE_0.1 (src/libkprobe.map)"
+					    "LIBKPROBE_0.1 (src/libkprobe.map.in)"
 					    "\n", e->name, e->version);
 				wrong++;
 			}
@@ -298,14 +298,22 @@ static void test_api_versioned(void **state)
 
 /* The interposed functions do carry glibc's versions: a library linked
  * against libc binds to them (test_fault says why that matters). */
+#if defined(__x86_64__)
+#define GLIBC_BASE "GLIBC_2.2.5"
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define GLIBC_BASE "GLIBC_2.17"
+#else
+#define GLIBC_BASE "GLIBC_2.3"
+#endif
+
 static void test_glibc_versions(void **state)
 {
 	static const char *const want[][2] = {
-		{ "sigaction", "GLIBC_2.2.5" }, { "signal", "GLIBC_2.2.5" },
-		{ "sigprocmask", "GLIBC_2.2.5" },
-		{ "pthread_sigmask", "GLIBC_2.2.5" },
+		{ "sigaction", GLIBC_BASE }, { "signal", GLIBC_BASE },
+		{ "sigprocmask", GLIBC_BASE },
+		{ "pthread_sigmask", GLIBC_BASE },
 		{ "pthread_sigmask", "GLIBC_2.32" },
-		{ "dlclose", "GLIBC_2.2.5" }, { "dlclose", "GLIBC_2.34" },
+		{ "dlclose", GLIBC_BASE }, { "dlclose", "GLIBC_2.34" },
 	};
 	int missing = 0;
 

@@ -23,7 +23,7 @@
 
 #include <unistd.h>
 
-#if !defined(__x86_64__)
+#if !defined(__x86_64__) && !defined(__powerpc64__)
 int main()
 {
 	std::printf("SKIP: the live tests' targets are x86_64 code\n");
@@ -369,4 +369,4 @@ int main()
 	return 0;
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || __powerpc64__ */

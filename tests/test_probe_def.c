@@ -20,6 +20,34 @@
 
 #define REG(f) ((long)offsetof(struct pt_regs, f))
 
+/*
+ * Register names are the arch's (regs_query_register_offset()). The two
+ * letter ones stand in where any register will do; they are as long on
+ * both archs, so the error columns below hold for both.
+ */
+#if defined(__x86_64__)
+#define R_A	"ax"
+#define R_B	"bx"
+#define R_ARG0	"di"		/* first argument */
+#define F_ARG0	rdi
+#define R_ARG1	"si"
+#define R_SP	"sp"
+#define F_SP	rsp
+/* Four names of four kinds: a GPR, the ip, the flags, the last GPR. */
+#define R_FOUR	"%rax %ip %flags %r15"
+#define F_FOUR	{ REG(rax), REG(rip), REG(eflags), REG(r15) }
+#elif defined(__powerpc64__)
+#define R_A	"r3"
+#define R_B	"r4"
+#define R_ARG0	"r3"
+#define F_ARG0	gpr[3]
+#define R_ARG1	"r4"
+#define R_SP	"r1"
+#define F_SP	gpr[1]
+#define R_FOUR	"%r3 %nip %ccr %r31"
+#define F_FOUR	{ REG(gpr[3]), REG(nip), REG(ccr), REG(gpr[31]) }
+#endif
+
 static struct kp_probe_def def;
 static struct kp_def_error err;
 
@@ -38,7 +66,8 @@ static void parse_ok(const char *text)
 static void test_entry(void **state)
 {
 	(void)state;
-	parse_ok("p:myprobe libz:deflate+4 %di len=$arg3:u32 +8($arg1):s16");
+	parse_ok("p:myprobe libz:deflate+4 %" R_ARG0
+		 " len=$arg3:u32 +8($arg1):s16");
 	assert_int_equal(def.kind, KP_DEF_ENTRY);
 	assert_string_equal(def.group, "kprobes");
 	assert_string_equal(def.event, "myprobe");
@@ -50,7 +79,7 @@ static void test_entry(void **state)
 	assert_string_equal(def.args[0].name, "arg1");
 	assert_int_equal(def.args[0].type, KP_TYPE_X64);
 	assert_int_equal(def.args[0].fetch->kind, KP_FETCH_REG);
-	assert_int_equal(def.args[0].fetch->offset, REG(rdi));
+	assert_int_equal(def.args[0].fetch->offset, REG(F_ARG0));
 
 	assert_string_equal(def.args[1].name, "len");
 	assert_int_equal(def.args[1].type, KP_TYPE_U32);
@@ -134,14 +163,14 @@ static void test_fetchargs(void **state)
 	struct kp_fetch *f;
 
 	(void)state;
-	parse_ok("p f %rax %ip %flags %r15 @0x1000:u8 @counter-8:x32 "
-		 "@libfoo:table+16 $stack $stack3 a=-16(+8(%sp)):string "
-		 "s=$arg1:symbol u=+u0(%si)");
+	static const long four[] = F_FOUR;
+
+	parse_ok("p f " R_FOUR " @0x1000:u8 @counter-8:x32 "
+		 "@libfoo:table+16 $stack $stack3 a=-16(+8(%" R_SP ")):string "
+		 "s=$arg1:symbol u=+u0(%" R_ARG1 ")");
 	assert_int_equal(def.nargs, 12);
-	assert_int_equal(def.args[0].fetch->offset, REG(rax));
-	assert_int_equal(def.args[1].fetch->offset, REG(rip));
-	assert_int_equal(def.args[2].fetch->offset, REG(eflags));
-	assert_int_equal(def.args[3].fetch->offset, REG(r15));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(def.args[i].fetch->offset, four[i]);
 	assert_int_equal(def.args[4].fetch->kind, KP_FETCH_ADDR);
 	assert_int_equal(def.args[4].fetch->n, 0x1000);
 	assert_int_equal(def.args[4].type, KP_TYPE_U8);
@@ -165,7 +194,7 @@ static void test_fetchargs(void **state)
 	assert_int_equal(f->inner->kind, KP_FETCH_DEREF);
 	assert_int_equal(f->inner->offset, 8);
 	assert_int_equal(f->inner->inner->kind, KP_FETCH_REG);
-	assert_int_equal(f->inner->inner->offset, REG(rsp));
+	assert_int_equal(f->inner->inner->offset, REG(F_SP));
 	assert_int_equal(def.args[10].type, KP_TYPE_SYMBOL);
 	assert_int_equal(def.args[11].fetch->kind, KP_FETCH_DEREF);
 	kp_probe_def_free(&def);
@@ -205,16 +234,16 @@ static const struct {
 	{ "p f $argx", 8, "number was expected" },
 	{ "p f $foo", 4, "unknown variable" },
 	{ "p f $stack2x", 11, "not a number" },
-	{ "p f x=%ax x=%bx", 10, "used twice" },
-	{ "p f 1x=%ax", 4, "must start with" },
-	{ "p f =%ax", 4, "is empty" },
-	{ "p f %ax:u128", 8, "unknown type" },
+	{ "p f x=%" R_A " x=%" R_B, 10, "used twice" },
+	{ "p f 1x=%" R_A, 4, "must start with" },
+	{ "p f =%" R_A, 4, "is empty" },
+	{ "p f %" R_A ":u128", 8, "unknown type" },
 	{ "p f $comm:u32", 10, "is a string" },
-	{ "p f +8(%ax", 10, "')' was expected" },
-	{ "p f +8%ax)", 6, "'(' was expected" },
+	{ "p f +8(%" R_A, 10, "')' was expected" },
+	{ "p f +8%" R_A ")", 6, "'(' was expected" },
 	{ "p f +8($comm)", 7, "not an address" },
-	{ "p f +(%ax)", 5, "number was expected" },
-	{ "p f 1(1(1(1(1(1(1(1(1(%ax)))))))))", 20, "nest deeper" },
+	{ "p f +(%" R_A ")", 5, "number was expected" },
+	{ "p f 1(1(1(1(1(1(1(1(1(%" R_A ")))))))))", 20, "nest deeper" },
 	{ "p f @", 5, "expected after '@'" },
 	{ "p f @sym+", 9, "number was expected" },
 	{ "p f @0x10q", 9, "not a number" },
@@ -250,7 +279,7 @@ static void test_too_many_args(void **state)
 	(void)state;
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "p f");
 	for (int i = 0; i <= KP_DEF_MAX_ARGS; i++)
-		n += (size_t)snprintf(text + n, sizeof(text) - n, " %%ax");
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " %%" R_A);
 	assert_int_equal(kp_probe_def_parse(text, &def, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "more than 128"));
 	assert_int_equal(err.column, 3 + 4 * KP_DEF_MAX_ARGS + 1);

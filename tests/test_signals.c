@@ -94,7 +94,7 @@ static void segv_handler(int sig, siginfo_t *info, void *ctx)
 {
 	ucontext_t *uc = ctx;
 
-	segv_rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	segv_rip = (uintptr_t)KP_UC_IP(uc);
 	segv_addr = (uintptr_t)info->si_addr;
 	siglongjmp(segv_jmp, 1);
 }

@@ -31,6 +31,10 @@
 
 #if defined(__x86_64__)
 #define KP_BREAKPOINT	0xcc	/* int3 */
+/* The instruction pointer in a signal handler's context. */
+#define KP_UC_IP(uc)	((uc)->uc_mcontext.gregs[REG_RIP])
+#elif defined(__powerpc64__)
+#define KP_UC_IP(uc)	((uc)->uc_mcontext.gp_regs[32])	/* PT_NIP */
 #endif
 
 /*
@@ -208,6 +212,25 @@ static inline void kp_cleanup(struct kprobe **probes, int n)
 		print_error(": expected int3 (0xcc) or a jmp rel32 "	\
 			    "(0xe9) at %p and the following bytes "	\
 			    "unchanged\n", (const void *)(addr));	\
+		kp_print_bytes("original", (saved), KP_TEXT_LEN);	\
+		kp_print_bytes("now     ", now_, KP_TEXT_LEN);		\
+		fail();							\
+	}								\
+} while (0)
+#elif defined(__powerpc64__)
+/* While a probe is armed its first word is `trap` (tw 31,0,0) and the
+ * rest is untouched (no jump optimization on ppc64). */
+#define kp_check_armed(addr, saved, ...) do {				\
+	uint8_t now_[KP_TEXT_LEN];					\
+	uint32_t w_;							\
+	text_read((addr), now_, KP_TEXT_LEN);				\
+	memcpy(&w_, now_, 4);						\
+	if (w_ != 0x7fe00008u ||					\
+	    memcmp(now_ + 4, (saved) + 4, KP_TEXT_LEN - 4) != 0) {	\
+		print_error("ERROR: " __VA_ARGS__);			\
+		print_error(": expected trap (0x7fe00008) at %p and "	\
+			    "the following bytes unchanged\n",		\
+			    (const void *)(addr));			\
 		kp_print_bytes("original", (saved), KP_TEXT_LEN);	\
 		kp_print_bytes("now     ", now_, KP_TEXT_LEN);		\
 		fail();							\
