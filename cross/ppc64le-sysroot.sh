@@ -17,7 +17,8 @@ stamp=$root/.complete
 [ -e "$stamp" ] && exit 0
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q gcc-powerpc64le-linux-gnu qemu-user >/dev/null
+apt-get install -y -q gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu \
+	qemu-user >/dev/null
 
 pkgs='libcapstone-dev libcapstone4 libelf-dev libelf1 zlib1g zlib1g-dev
       libunwind-dev libunwind8 liblzma5 liblzma-dev libcmocka-dev libcmocka0'

@@ -311,7 +311,9 @@ long strncpy_from_user_nofault(char *dst, const void *src, long count);
 /*
  * regs_query_register_offset() - where register @name is in struct pt_regs,
  * in bytes, as the kernel's: x86_64 "ax" "bx" "cx" "dx" "si" "di" "bp" "sp"
- * "ip" "flags" "orig_ax" "cs" "ss" "r8".."r15" (also "rax", "rip", ...).
+ * "ip" "flags" "orig_ax" "cs" "ss" "r8".."r15" (also "rax", "rip", ...);
+ * ppc64 "r0".."r31" "nip" "msr" "orig_gpr3" "ctr" "link" "xer" "ccr"
+ * "softe" "trap" "dar" "dsisr".
  * Return the offset, or -EINVAL for a name it does not know.
  */
 int regs_query_register_offset(const char *name);
