@@ -11,11 +11,14 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 
+#ifndef KP_CORE_ONLY
 #include <capstone/capstone.h>
+#endif
 
 #include "internal.h"
 
@@ -32,19 +35,24 @@ const uint8_t arch_bp_insn[ARCH_BP_LEN] = { 0x7f, 0xe0, 0x00, 0x08 };
 int kp_ppc_safe_read64(const uint64_t *src, uint64_t *dst);
 extern const char kp_ppc_safe_read64_insn[], kp_ppc_safe_fault[];
 
+#ifndef KP_CORE_ONLY
 static csh cs_handle;
 static bool cs_ok;
+#endif
 
 int arch_init(void)
 {
+#ifndef KP_CORE_ONLY
 	cs_mode mode = CS_MODE_64;
 
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	mode |= CS_MODE_BIG_ENDIAN;
 #endif
 	/* Capstone only names instructions here (the listing); the decisions
-	 * are insn.c's. Without it the names are coarser, nothing else. */
+	 * are insn.c's. Without it (a core-only build) the names are
+	 * coarser, nothing else. */
 	cs_ok = cs_open(CS_ARCH_PPC, mode, &cs_handle) == CS_ERR_OK;
+#endif
 	return 0;
 }
 
@@ -76,18 +84,21 @@ int arch_prepare_kprobe(struct probe_point *pp, const uint8_t *code,
 			size_t len)
 {
 	struct arch_insn *ai = &pp->ainsn;
-	cs_insn *insn;
 	int ret;
 
 	if ((pp->addr & 3) || len < 4)
 		return -EILSEQ;
 	ret = ppc_decode(word_at(code), pp->addr, ai);
+#ifndef KP_CORE_ONLY
+	cs_insn *insn;
+
 	if (!ret && ai->kind == PPC_OOL && cs_ok &&
 	    cs_disasm(cs_handle, code, 4, pp->addr, 1, &insn) == 1) {
 		snprintf(ai->mnemonic, sizeof(ai->mnemonic), "%s",
 			 insn->mnemonic);
 		cs_free(insn, 1);
 	}
+#endif
 	return ret;
 }
 

@@ -7,18 +7,23 @@
  * A kretprobe's entry handler puts stub k's address in LR; the probed
  * function saves it, restores it and returns into stub k, which runs
  *
- *	lis	r11, index@h		; r11, r12, LR and CTR are volatile
- *	ori	r11, r11, index@l	;   at a return
- *	bcl	20, 31, 1f		; r12 = the address of 1:
+ *	lis	r11, index@h		; r0, r11, r12, LR and CTR are
+ *	ori	r11, r11, index@l	;   volatile at a return
+ *	bcl	20, 31, 1f
  *   1:	mflr	r12
- *	ld	r12, (literal - 1b)(r12) ; &kp_kretprobe_trampoline
- *	mtctr	r12
- *	bctr				; with r12 = its global entry
+ *	addi	r12, r12, lits - 1b	; r12 = &lits
+ *	ld	r0, 0(r12)		; lits[0]: &kp_kretprobe_trampoline
+ *	mtctr	r0
+ *	bctr
  *
- * Stubs are 32 bytes apart and the first word of each is a trap that never
+ * and the trampoline, having saved the function's r2, takes libkprobe's
+ * TOC pointer from lits[1]. (So the trampoline finds its TOC the same way
+ * under ELFv2 and ELFv1, where no code can name the TOC's address.)
+ *
+ * Stubs are 48 bytes apart and the first word of each is a trap that never
  * runs, so that "return address - 1" (where unwinders look a return
- * address up) falls inside the stub's own FDE. One executable page holds
- * the stubs and, at its end, the literal; read-write pages after it hold
+ * address up) falls inside the stub's own FDE. One executable mapping
+ * holds the stubs and, at its end, lits; read-write pages after it hold
  * two .eh_frames (one FDE per stub: LR saved at &ret_table[k]; the CFA
  * as put_cie() says) and the search table for libunwind.
  *
@@ -35,12 +40,19 @@
 
 extern const char kp_kretprobe_trampoline[];
 
-#define STUB_STRIDE	32
-#define STUB_PAGE	8192	/* 255 stubs and the literal */
+#define STUB_STRIDE	48
+#define STUB_PAGE	16384	/* 255 stubs and lits */
 #define FDE_SIZE	72	/* see put_fde() */
 #define CIE_SIZE	24
 #define DW_LR		65	/* the link register's DWARF number */
-#define PPC_LD_R2_24_R1	0xe8410018u	/* ld r2,24(r1) */
+/* Where a caller saves its TOC pointer: 24(r1) in ELFv2, 40(r1) in ELFv1;
+ * and the load that takes it back after a call. */
+#if defined(_CALL_ELF) && _CALL_ELF == 2
+#define PPC_TOC_SLOT	24
+#else
+#define PPC_TOC_SLOT	40
+#endif
+#define PPC_LD_R2_TOC	(0xe8410000u | PPC_TOC_SLOT)	/* ld r2,slot(r1) */
 
 struct table_entry {
 	int32_t start_ip_offset;
@@ -104,12 +116,12 @@ static void put_cie(uint8_t *p, bool for_libgcc)
  * "has the value": x86_64's retstub.c says why libgcc needs that), and r2.
  *
  * r2, the TOC pointer: a caller that may reach another module's code
- * saves its r2 at 24(r1) before the call and reloads it after (the word
- * at the return address is `ld r2,24(r1)`); libgcc, finding no rule for
- * r2, reads that word and takes r2 from CFA + 24, which is right only
- * where the CFA is the caller's r1. So the stub says it: r2 is
- * *(r1 + 24) if the word at the real return address is that load, else
- * what it is now.
+ * saves its r2 in its TOC slot (24(r1) in ELFv2, 40(r1) in ELFv1) before
+ * the call and reloads it after (the word at the return address is
+ * `ld r2,slot(r1)`); libgcc, finding no rule for r2, reads that word and
+ * takes r2 from CFA + slot, which is right only where the CFA is the
+ * caller's r1. So the stub says it: r2 is *(r1 + slot) if the word at the
+ * real return address is that load, else what it is now.
  */
 static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
 		    const uintptr_t *ret_slot)
@@ -136,7 +148,7 @@ static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
 	*q++ = 0x94;				/* DW_OP_deref_size 4 */
 	*q++ = 4;
 	*q++ = 0x0c;				/* DW_OP_const4u */
-	q = put32(q, PPC_LD_R2_24_R1);
+	q = put32(q, PPC_LD_R2_TOC);
 	*q++ = 0x29;				/* DW_OP_eq */
 	*q++ = 0x28;				/* DW_OP_bra +5 */
 	*q++ = 5;
@@ -146,8 +158,8 @@ static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
 	*q++ = 0x2f;				/* DW_OP_skip +3 */
 	*q++ = 3;
 	*q++ = 0;
-	*q++ = 0x71;				/* DW_OP_breg1 24 */
-	*q++ = 24;
+	*q++ = 0x71;				/* DW_OP_breg1 slot */
+	*q++ = PPC_TOC_SLOT;
 	*q++ = 0x06;				/* DW_OP_deref: saved r2 */
 	while (q < p + FDE_SIZE)
 		*q++ = 0;			/* DW_CFA_nop */
@@ -168,7 +180,7 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 	size_t eh_size = CIE_SIZE + ARCH_RET_STUBS * FDE_SIZE + 4;
 	size_t tab_size = ARCH_RET_STUBS * sizeof(struct table_entry);
 	size_t data = (2 * eh_size + tab_size + page - 1) & ~(page - 1);
-	uintptr_t literal;
+	uintptr_t lits, toc;
 	struct table_entry *tab;
 	uint8_t *base, *eh_gcc, *eh_unw;
 
@@ -178,8 +190,11 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 		return -ENOMEM;
 	for (size_t off = 0; off < code; off += 4)
 		put32(base + off, PPC_TRAP);
-	literal = (uintptr_t)base + STUB_PAGE - 8;
-	put64((uint8_t *)literal, (uintptr_t)kp_kretprobe_trampoline);
+	/* Our TOC pointer: r2, here in libkprobe's own code. */
+	__asm__("mr %0, 2" : "=r"(toc));
+	lits = (uintptr_t)base + STUB_PAGE - 16;
+	put64((uint8_t *)lits, (uintptr_t)kp_kretprobe_trampoline);
+	put64((uint8_t *)lits + 8, toc);
 
 	eh_gcc = base + code;
 	eh_unw = eh_gcc + eh_size;
@@ -196,10 +211,11 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 		put32(s + 4, d_form(24, 11, 11, index & 0xffff)); /* ori */
 		put32(s + 8, 0x429f0005u);		/* bcl 20,31,1f */
 		put32(s + 12, 0x7d8802a6u);		/* mflr r12 */
-		put32(s + 16, d_form(58, 12, 12,	/* ld r12, D(r12) */
-				     (uint16_t)(literal - anchor)));
-		put32(s + 20, 0x7d8903a6u);		/* mtctr r12 */
-		put32(s + 24, 0x4e800420u);		/* bctr */
+		put32(s + 16, d_form(14, 12, 12,	/* addi r12, r12, D */
+				     (uint16_t)(lits - anchor)));
+		put32(s + 20, d_form(58, 0, 12, 0));	/* ld r0, 0(r12) */
+		put32(s + 24, 0x7c0903a6u);		/* mtctr r0 */
+		put32(s + 28, 0x4e800420u);		/* bctr */
 		put_fde(eh_gcc + fde_off, eh_gcc, (uintptr_t)s - 4,
 			STUB_STRIDE, &ret_table[k]);
 		put_fde(eh_unw + fde_off, eh_unw, (uintptr_t)s - 4,

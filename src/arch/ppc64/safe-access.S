@@ -5,30 +5,26 @@
  * fault handler moves the context to kp_ppc_safe_fault, which returns
  * -EFAULT to the caller. Leaf functions: no TOC, LR untouched.
  */
-	.abiversion 2
+#include "asm.h"
+
+	ABI_HEADER
 	.text
 
 	/* int kp_ppc_safe_read64(const uint64_t *src, uint64_t *dst) */
-	.globl	kp_ppc_safe_read64
+C_FUNC(kp_ppc_safe_read64)
 	.hidden	kp_ppc_safe_read64
 	.globl	kp_ppc_safe_read64_insn
 	.hidden	kp_ppc_safe_read64_insn
-	.type	kp_ppc_safe_read64, @function
-	.p2align 4
-kp_ppc_safe_read64:
 kp_ppc_safe_read64_insn:
 	ld	5, 0(3)
 	std	5, 0(4)
 	li	3, 0
 	blr
-	.size	kp_ppc_safe_read64, . - kp_ppc_safe_read64
-
 	.globl	kp_ppc_safe_fault
 	.hidden	kp_ppc_safe_fault
-	.type	kp_ppc_safe_fault, @function
 kp_ppc_safe_fault:
 	li	3, -14			/* -EFAULT */
 	blr
-	.size	kp_ppc_safe_fault, . - kp_ppc_safe_fault
+C_END(kp_ppc_safe_read64)
 
 	.section .note.GNU-stack,"",@progbits

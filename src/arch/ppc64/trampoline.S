@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The return trampoline of kretprobes (ELFv2), and the breakpoints of
- * jprobe_return() and of a resumed optimized hit.
+ * The return trampoline of kretprobes, and the breakpoints of
+ * jprobe_return() and of a resumed optimized hit. ELFv2 and ELFv1 (asm.h).
  *
  * A return stub (retstub.c) branches here through CTR just after the
- * probed function's blr, with r11 = its index and r12 = this address (the
- * global entry convention, which gives us our TOC). r1 is the caller's
+ * probed function's blr, with r11 = its index and r12 = the address of
+ * the stub page's { this address, libkprobe's TOC pointer }. r1 is the
+ * caller's
  * stack pointer; LR and CTR are volatile at a return, r3/r4, f1-f8 and
  * v2-v9 may hold the return value: all of them are saved, so a handler in
  * C changes nothing it did not mean to. The real return address goes back
@@ -14,33 +15,40 @@
  *
  * Frame, from the new r1 up (FRAME bytes, 16-byte aligned):
  *   0    back chain, CR, LR and TOC save words, parameter save area
- *   96   struct pt_regs (44 words)
- *   448  the real return address, written by the C side: the unwind info
+ *        (ELFv1's 112 bytes, more than ELFv2's 32 need)
+ *   112  struct pt_regs (44 words)
+ *   464  the real return address, written by the C side: the unwind info
  *        below says LR is saved here, so a stack walked from a return
  *        handler goes on to the real caller
- *   456  FPSCR
- *   464  f0-f13
- *   576  v2-v9 (16 bytes each)
+ *   472  FPSCR
+ *   480  f0-f13
+ *   592  v2-v9 (16 bytes each)
  */
-	.abiversion 2
+#include "asm.h"
 
-#define REGS	96
+	ABI_HEADER
+
+#define REGS	112
 #define GPR(n)	(REGS + 8 * (n))
 #define NIP	GPR(32)
 #define CTR	GPR(35)
 #define LNK	GPR(36)
 #define XER	GPR(37)
 #define CCR	GPR(38)
-#define RA	448
-#define FPSCR	456
-#define FPR(n)	(464 + 8 * (n))
-#define VR(n)	(576 + 16 * ((n) - 2))
-#define FRAME	704
+#define RA	464
+#define FPSCR	472
+#define FPR(n)	(480 + 8 * (n))
+#define VR(n)	(592 + 16 * ((n) - 2))
+#define FRAME	720
 
 	.text
+	/* Only ever branched to (from a stub), never called: a code label,
+	 * with no ELFv1 descriptor. */
 	.globl	kp_kretprobe_trampoline
 	.hidden	kp_kretprobe_trampoline
+#if PPC_ELFV2
 	.type	kp_kretprobe_trampoline, @function
+#endif
 	.p2align 4
 	nop			/* unwinders may look up "address - 1" */
 kp_kretprobe_trampoline:
@@ -132,9 +140,8 @@ kp_kretprobe_trampoline:
 	li	0, VR(9)
 	stvx	9, 1, 0
 
-	/* Our TOC, from r12 = our global entry. */
-	addis	2, 12, (.TOC. - kp_kretprobe_trampoline)@ha
-	addi	2, 2, (.TOC. - kp_kretprobe_trampoline)@l
+	/* Our TOC, from the stub page's lits (retstub.c): r12 = &lits. */
+	ld	2, 8(12)
 	addi	3, 1, REGS			/* struct pt_regs * */
 	clrldi	4, 11, 32			/* index */
 	addi	5, 1, RA			/* return address slot */
@@ -219,28 +226,25 @@ kp_kretprobe_trampoline:
 	.cfi_endproc
 	.size	kp_kretprobe_trampoline, . - kp_kretprobe_trampoline
 
+
 	/*
 	 * void jprobe_return(void): the end of a jprobe's entry function.
 	 * Trap; the break handler puts the registers and the stack back as
 	 * they were at the probed function's entry and runs it. Never returns.
 	 */
-	.globl	jprobe_return
-	.type	jprobe_return, @function
-	.p2align 2
-jprobe_return:
+C_FUNC(jprobe_return)
 	.globl	kp_jprobe_return_bp
 	.hidden	kp_jprobe_return_bp
 kp_jprobe_return_bp:
 	trap
 	trap
-	.size	jprobe_return, . - jprobe_return
+C_END(jprobe_return)
 
 	/* Where a jump-optimized hit resumes through a signal return; no
 	 * jump optimization on ppc64, so never reached, but the core knows
 	 * the address. */
 	.globl	kp_opt_resume_bp
 	.hidden	kp_opt_resume_bp
-	.type	kp_opt_resume_bp, @function
 kp_opt_resume_bp:
 	trap
 	.size	kp_opt_resume_bp, . - kp_opt_resume_bp
