@@ -105,10 +105,6 @@ int arch_prepare_boost(const struct probe_point *pp, struct kp_slot *slot,
 unsigned int arch_local_entry_offset(unsigned char st_other);
 uintptr_t arch_func_entry(const void *fn);
 
-/* Write / restore the breakpoint. Return 0 or -errno. */
-int arch_arm_kprobe(struct probe_point *pp);
-int arch_disarm_kprobe(struct probe_point *pp);
-
 /* Where the kernel returns from signal handlers through (blacklisted). */
 int arch_sigreturn_trampoline(uintptr_t *start, size_t *len);
 

@@ -4,7 +4,7 @@
  * and batch form, and the aggregation of several probes at one address.
  *
  * Names chain as in the kernel: register_kprobe -> __register_kprobe ->
- * arm_kprobe -> arch_arm_kprobe. Everything here holds kprobe_mutex; none of
+ * arm_kprobe -> kp_text_poke. Everything here holds kprobe_mutex; none of
  * it may be called from a handler.
  */
 #include <assert.h>
@@ -204,7 +204,7 @@ static int arm_kprobe(struct probe_point *pp)
 		return 0;
 	if (pp->gone)
 		return -ENOENT;	/* its code is unloaded: never write there */
-	ret = arch_arm_kprobe(pp);
+	ret = kp_text_poke(pp->addr, arch_bp_insn, ARCH_BP_LEN);
 	if (!ret) {
 		pp->armed = true;
 		kp_opt_update(pp);
@@ -212,12 +212,27 @@ static int arm_kprobe(struct probe_point *pp)
 	return ret;
 }
 
+/*
+ * Put the original bytes back only over our breakpoint, in a mapping that
+ * is still executable: if the code was unloaded (dlclose) and something
+ * else lives there now, writing would corrupt it.
+ */
+static void restore_text(struct probe_point *pp)
+{
+	struct kp_mapping m;
+
+	if (kp_find_mapping(pp->addr, &m) || !(m.prot & PROT_EXEC) ||
+	    !arch_is_breakpoint(pp->addr))
+		return;
+	kp_text_poke(pp->addr, arch_saved_bytes(pp), ARCH_BP_LEN);
+}
+
 static void disarm_kprobe(struct probe_point *pp)
 {
 	if (!pp->armed)
 		return;
 	kp_opt_remove(pp);	/* the breakpoint first, then the byte */
-	arch_disarm_kprobe(pp);
+	restore_text(pp);
 	pp->armed = false;
 	kp_note_disarmed(pp->addr);
 }

@@ -159,23 +159,6 @@ int arch_prepare_boost(const struct probe_point *pp, struct kp_slot *slot,
 	return 0;
 }
 
-int arch_arm_kprobe(struct probe_point *pp)
-{
-	return kp_text_poke(pp->addr, arch_bp_insn, ARCH_BP_LEN);
-}
-
-int arch_disarm_kprobe(struct probe_point *pp)
-{
-	struct kp_mapping m;
-
-	/* Only over our trap, in a mapping still executable (x86_64's
-	 * arch_disarm_kprobe says why). */
-	if (kp_find_mapping(pp->addr, &m) || !(m.prot & PROT_EXEC) ||
-	    !arch_is_breakpoint(pp->addr))
-		return -ESRCH;
-	return kp_text_poke(pp->addr, pp->ainsn.bytes, ARCH_BP_LEN);
-}
-
 const uint8_t *arch_saved_bytes(const struct probe_point *pp)
 {
 	return pp->ainsn.bytes;

@@ -113,26 +113,6 @@ int arch_prepare_boost(const struct probe_point *pp, struct kp_slot *slot,
 	return 0;
 }
 
-int arch_arm_kprobe(struct probe_point *pp)
-{
-	return kp_text_poke(pp->addr, arch_bp_insn, ARCH_BP_LEN);
-}
-
-int arch_disarm_kprobe(struct probe_point *pp)
-{
-	struct kp_mapping m;
-
-	/*
-	 * Put the original byte back only over our int3, in a mapping that is
-	 * still executable: if the code was unloaded (dlclose) and something
-	 * else lives there now, writing would corrupt it.
-	 */
-	if (kp_find_mapping(pp->addr, &m) || !(m.prot & PROT_EXEC) ||
-	    *(const volatile uint8_t *)pp->addr != arch_bp_insn[0])
-		return -ESRCH;
-	return kp_text_poke(pp->addr, pp->ainsn.bytes, ARCH_BP_LEN);
-}
-
 const uint8_t *arch_saved_bytes(const struct probe_point *pp)
 {
 	return pp->ainsn.bytes;
