@@ -36,6 +36,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ehframe.h"
 #include "internal.h"
 
 extern const char kp_kretprobe_trampoline[];
@@ -54,23 +55,6 @@ extern const char kp_kretprobe_trampoline[];
 #endif
 #define PPC_LD_R2_TOC	(0xe8410000u | PPC_TOC_SLOT)	/* ld r2,slot(r1) */
 
-struct table_entry {
-	int32_t start_ip_offset;
-	int32_t fde_offset;
-};
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-	return p + 4;
-}
-
-static uint8_t *put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-	return p + 8;
-}
-
 /*
  * CIE: version 1, "zR", code align 4, data align -8, RA column LR,
  * pointers absolute. Two flavours of the stub's frame, as on x86_64:
@@ -85,30 +69,20 @@ static uint8_t *put64(uint8_t *p, uint64_t v)
  */
 static void put_cie(uint8_t *p, bool for_libgcc)
 {
-	static const uint8_t head[] = {
-		0, 0, 0, 0,		/* CIE id */
-		1,			/* version */
-		'z', 'R', 0,		/* augmentation */
-		4,			/* code alignment */
-		0x78,			/* data alignment: -8 */
-		DW_LR,			/* return address column */
-		1,			/* augmentation data length */
-		0x00,			/* FDE pointers: DW_EH_PE_absptr */
-	};
 	static const uint8_t gcc_rules[] = {
 		0x0c, 1, 16,		/* DW_CFA_def_cfa: r1 + 16 */
 		0x14, 1, 2,		/* DW_CFA_val_offset: r1 = CFA - 16 */
-		0,			/* DW_CFA_nop */
 	};
 	static const uint8_t unw_rules[] = {
 		0x0c, 1, 0,		/* DW_CFA_def_cfa: r1 + 0 */
-		0, 0, 0, 0,		/* DW_CFA_nop */
 	};
 
-	put32(p, CIE_SIZE - 4);
-	memcpy(p + 4, head, sizeof(head));
-	memcpy(p + 4 + sizeof(head), for_libgcc ? gcc_rules : unw_rules,
-	       sizeof(gcc_rules));
+	if (for_libgcc)
+		kp_eh_cie(p, CIE_SIZE, 4, 0x78, DW_LR, gcc_rules,
+			  sizeof(gcc_rules));
+	else
+		kp_eh_cie(p, CIE_SIZE, 4, 0x78, DW_LR, unw_rules,
+			  sizeof(unw_rules));
 }
 
 /*
@@ -126,29 +100,18 @@ static void put_cie(uint8_t *p, bool for_libgcc)
 static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
 		    const uintptr_t *ret_slot)
 {
-	uint8_t *q = p;
-
-	q = put32(q, FDE_SIZE - 4);
-	q = put32(q, (uint32_t)(q - cie));	/* CIE pointer */
-	q = put64(q, start);
-	q = put64(q, len);
-	*q++ = 0;				/* augmentation data length */
-	*q++ = 0x10;				/* DW_CFA_expression */
-	*q++ = DW_LR;
-	*q++ = 9;				/* expression length */
-	*q++ = 0x0e;				/* DW_OP_const8u ret_slot */
-	q = put64(q, (uintptr_t)ret_slot);
+	uint8_t *q = kp_eh_fde(p, FDE_SIZE, cie, start, len, DW_LR, ret_slot);
 
 	*q++ = 0x16;				/* DW_CFA_val_expression */
 	*q++ = 2;				/* r2 */
 	*q++ = 29;				/* expression length */
 	*q++ = 0x0e;				/* DW_OP_const8u ret_slot */
-	q = put64(q, (uintptr_t)ret_slot);
+	q = kp_put64(q, (uintptr_t)ret_slot);
 	*q++ = 0x06;				/* DW_OP_deref: ra */
 	*q++ = 0x94;				/* DW_OP_deref_size 4 */
 	*q++ = 4;
 	*q++ = 0x0c;				/* DW_OP_const4u */
-	q = put32(q, PPC_LD_R2_TOC);
+	q = kp_put32(q, PPC_LD_R2_TOC);
 	*q++ = 0x29;				/* DW_OP_eq */
 	*q++ = 0x28;				/* DW_OP_bra +5 */
 	*q++ = 5;
@@ -161,8 +124,7 @@ static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
 	*q++ = 0x71;				/* DW_OP_breg1 slot */
 	*q++ = PPC_TOC_SLOT;
 	*q++ = 0x06;				/* DW_OP_deref: saved r2 */
-	while (q < p + FDE_SIZE)
-		*q++ = 0;			/* DW_CFA_nop */
+	kp_eh_pad(p, q, FDE_SIZE);
 }
 
 /* D-form and friends, for the stub's code. */
@@ -178,10 +140,10 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t code = (STUB_PAGE + page - 1) & ~(page - 1);
 	size_t eh_size = CIE_SIZE + ARCH_RET_STUBS * FDE_SIZE + 4;
-	size_t tab_size = ARCH_RET_STUBS * sizeof(struct table_entry);
+	size_t tab_size = ARCH_RET_STUBS * sizeof(struct kp_eh_table_entry);
 	size_t data = (2 * eh_size + tab_size + page - 1) & ~(page - 1);
 	uintptr_t lits, toc;
-	struct table_entry *tab;
+	struct kp_eh_table_entry *tab;
 	uint8_t *base, *eh_gcc, *eh_unw;
 
 	base = mmap(NULL, code + data, PROT_READ | PROT_WRITE,
@@ -189,16 +151,16 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 	if (base == MAP_FAILED)
 		return -ENOMEM;
 	for (size_t off = 0; off < code; off += 4)
-		put32(base + off, PPC_TRAP);
+		kp_put32(base + off, PPC_TRAP);
 	/* Our TOC pointer: r2, here in libkprobe's own code. */
 	__asm__("mr %0, 2" : "=r"(toc));
 	lits = (uintptr_t)base + STUB_PAGE - 16;
-	put64((uint8_t *)lits, (uintptr_t)kp_kretprobe_trampoline);
-	put64((uint8_t *)lits + 8, toc);
+	kp_put64((uint8_t *)lits, (uintptr_t)kp_kretprobe_trampoline);
+	kp_put64((uint8_t *)lits + 8, toc);
 
 	eh_gcc = base + code;
 	eh_unw = eh_gcc + eh_size;
-	tab = (struct table_entry *)(eh_unw + eh_size);
+	tab = (struct kp_eh_table_entry *)(eh_unw + eh_size);
 	put_cie(eh_gcc, true);
 	put_cie(eh_unw, false);
 	for (unsigned int k = 0; k < ARCH_RET_STUBS; k++) {
@@ -207,15 +169,15 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 		size_t fde_off = CIE_SIZE + k * FDE_SIZE;
 		uintptr_t anchor = (uintptr_t)s + 12;	/* 1: */
 
-		put32(s + 0, d_form(15, 11, 0, index >> 16));	/* lis */
-		put32(s + 4, d_form(24, 11, 11, index & 0xffff)); /* ori */
-		put32(s + 8, 0x429f0005u);		/* bcl 20,31,1f */
-		put32(s + 12, 0x7d8802a6u);		/* mflr r12 */
-		put32(s + 16, d_form(14, 12, 12,	/* addi r12, r12, D */
+		kp_put32(s + 0, d_form(15, 11, 0, index >> 16));	/* lis */
+		kp_put32(s + 4, d_form(24, 11, 11, index & 0xffff)); /* ori */
+		kp_put32(s + 8, 0x429f0005u);		/* bcl 20,31,1f */
+		kp_put32(s + 12, 0x7d8802a6u);		/* mflr r12 */
+		kp_put32(s + 16, d_form(14, 12, 12,	/* addi r12, r12, D */
 				     (uint16_t)(lits - anchor)));
-		put32(s + 20, d_form(58, 0, 12, 0));	/* ld r0, 0(r12) */
-		put32(s + 24, 0x7c0903a6u);		/* mtctr r0 */
-		put32(s + 28, 0x4e800420u);		/* bctr */
+		kp_put32(s + 20, d_form(58, 0, 12, 0));	/* ld r0, 0(r12) */
+		kp_put32(s + 24, 0x7c0903a6u);		/* mtctr r0 */
+		kp_put32(s + 28, 0x4e800420u);		/* bctr */
 		put_fde(eh_gcc + fde_off, eh_gcc, (uintptr_t)s - 4,
 			STUB_STRIDE, &ret_table[k]);
 		put_fde(eh_unw + fde_off, eh_unw, (uintptr_t)s - 4,
@@ -224,8 +186,8 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 						   (uintptr_t)base);
 		tab[k].fde_offset = (int32_t)(eh_unw + fde_off - base);
 	}
-	put32(eh_gcc + eh_size - 4, 0);		/* .eh_frame terminators */
-	put32(eh_unw + eh_size - 4, 0);
+	kp_put32(eh_gcc + eh_size - 4, 0);		/* .eh_frame terminators */
+	kp_put32(eh_unw + eh_size - 4, 0);
 
 	__builtin___clear_cache((char *)base, (char *)base + code);
 	if (mprotect(base, code, PROT_READ | PROT_EXEC)) {

@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ehframe.h"
 #include "internal.h"
 
 extern const char kp_kretprobe_trampoline[];
@@ -46,23 +47,7 @@ extern const char kp_kretprobe_trampoline[];
 #define PAGE		4096
 #define FDE_SIZE	48	/* see put_fde() */
 #define CIE_SIZE	24
-
-struct table_entry {
-	int32_t start_ip_offset;
-	int32_t fde_offset;
-};
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-	return p + 4;
-}
-
-static uint8_t *put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-	return p + 8;
-}
+#define DW_RIP		16	/* the return address column */
 
 /*
  * CIE: version 1, "zR", code align 1, data align -8, RA column 16,
@@ -77,60 +62,38 @@ static uint8_t *put64(uint8_t *p, uint64_t v)
  */
 static void put_cie(uint8_t *p, bool for_libgcc)
 {
-	static const uint8_t head[] = {
-		0, 0, 0, 0,		/* CIE id */
-		1,			/* version */
-		'z', 'R', 0,		/* augmentation */
-		1,			/* code alignment */
-		0x78,			/* data alignment: -8 */
-		16,			/* return address column: rip */
-		1,			/* augmentation data length */
-		0x00,			/* FDE pointers: DW_EH_PE_absptr */
-	};
 	static const uint8_t gcc_rules[] = {
 		0x0c, 7, 8,		/* DW_CFA_def_cfa: rsp + 8 */
 		0x14, 7, 1,		/* DW_CFA_val_offset: rsp = CFA - 8 */
-		0,			/* DW_CFA_nop */
 	};
 	static const uint8_t unw_rules[] = {
 		0x0c, 7, 0,		/* DW_CFA_def_cfa: rsp + 0 */
-		0, 0, 0, 0,		/* DW_CFA_nop */
 	};
 
-	put32(p, CIE_SIZE - 4);
-	memcpy(p + 4, head, sizeof(head));
-	memcpy(p + 4 + sizeof(head), for_libgcc ? gcc_rules : unw_rules,
-	       sizeof(gcc_rules));
+	if (for_libgcc)
+		kp_eh_cie(p, CIE_SIZE, 1, 0x78, DW_RIP, gcc_rules,
+			  sizeof(gcc_rules));
+	else
+		kp_eh_cie(p, CIE_SIZE, 1, 0x78, DW_RIP, unw_rules,
+			  sizeof(unw_rules));
 }
 
 /* FDE for [start, start + len): RA = *ret_slot. */
 static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
 		    const uintptr_t *ret_slot)
 {
-	uint8_t *q = p;
-
-	q = put32(q, FDE_SIZE - 4);
-	q = put32(q, (uint32_t)(q - cie));	/* CIE pointer */
-	q = put64(q, start);
-	q = put64(q, len);
-	*q++ = 0;				/* augmentation data length */
-	*q++ = 0x10;				/* DW_CFA_expression */
-	*q++ = 16;				/* rip */
-	*q++ = 9;				/* expression length */
-	*q++ = 0x0e;				/* DW_OP_const8u */
-	q = put64(q, (uintptr_t)ret_slot);
-	while (q < p + FDE_SIZE)
-		*q++ = 0;			/* DW_CFA_nop */
+	kp_eh_pad(p, kp_eh_fde(p, FDE_SIZE, cie, start, len, DW_RIP, ret_slot),
+		  FDE_SIZE);
 }
 
 int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 			  struct arch_ret_chunk *chunk)
 {
 	size_t eh_size = CIE_SIZE + ARCH_RET_STUBS * FDE_SIZE + 4;
-	size_t tab_size = ARCH_RET_STUBS * sizeof(struct table_entry);
+	size_t tab_size = ARCH_RET_STUBS * sizeof(struct kp_eh_table_entry);
 	size_t data = (2 * eh_size + tab_size + PAGE - 1) &
 		      ~(size_t)(PAGE - 1);
-	struct table_entry *tab;
+	struct kp_eh_table_entry *tab;
 	uint8_t *base, *eh_gcc, *eh_unw;
 
 	base = mmap(NULL, PAGE + data, PROT_READ | PROT_WRITE,
@@ -139,11 +102,11 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 		return -ENOMEM;
 	memset(base, 0xcc, PAGE);
 	/* The trampoline's address, for the stubs' indirect jump. */
-	put64(base + PAGE - 8, (uintptr_t)kp_kretprobe_trampoline);
+	kp_put64(base + PAGE - 8, (uintptr_t)kp_kretprobe_trampoline);
 
 	eh_gcc = base + PAGE;
 	eh_unw = eh_gcc + eh_size;
-	tab = (struct table_entry *)(eh_unw + eh_size);
+	tab = (struct kp_eh_table_entry *)(eh_unw + eh_size);
 	put_cie(eh_gcc, true);
 	put_cie(eh_unw, false);
 	for (unsigned int k = 0; k < ARCH_RET_STUBS; k++) {
@@ -153,10 +116,10 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 
 		s[0] = 0x41;			/* mov $index, %r11d */
 		s[1] = 0xbb;
-		put32(s + 2, first + k);
+		kp_put32(s + 2, first + k);
 		s[6] = 0xff;			/* jmp *disp(%rip) */
 		s[7] = 0x25;
-		put32(s + 8, (uint32_t)disp);
+		kp_put32(s + 8, (uint32_t)disp);
 
 		put_fde(eh_gcc + fde_off, eh_gcc, (uintptr_t)s - 1,
 			STUB_STRIDE, &ret_table[k]);
@@ -167,8 +130,8 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 		tab[k].fde_offset = (int32_t)(eh_unw + fde_off - base);
 	}
 	/* .eh_frame terminators */
-	put32(eh_gcc + eh_size - 4, 0);
-	put32(eh_unw + eh_size - 4, 0);
+	kp_put32(eh_gcc + eh_size - 4, 0);
+	kp_put32(eh_unw + eh_size - 4, 0);
 	if (mprotect(base, PAGE, PROT_READ | PROT_EXEC)) {
 		munmap(base, PAGE + data);
 		return -ENOMEM;
