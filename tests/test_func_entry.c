@@ -145,6 +145,15 @@ static void test_probe_by_pointer_and_name(void)
 	CHECK(add_fp(5, 6) == 11 && pre_hits == 1, "fe_add(5, 6) probed by "
 	      "name: %ld hits", pre_hits);
 	unregister_kprobe(&kn);
+
+	/* ELFv1's dot-symbol names the code (the kernel's ppc64
+	 * kprobe_lookup_name() takes it too). */
+	CHECK((uintptr_t)kprobe_lookup_name("fe_add", 0) ==
+	      entry_of((void *)fe_add), "kprobe_lookup_name(\"fe_add\", 0)");
+#if defined(__powerpc64__) && !(defined(_CALL_ELF) && _CALL_ELF == 2)
+	CHECK((uintptr_t)kprobe_lookup_name(".fe_add", 0) ==
+	      code_of((void *)fe_add), "kprobe_lookup_name(\".fe_add\", 0)");
+#endif
 }
 
 static long ret_seen;

@@ -10,7 +10,9 @@
  *    binds it to, "obj:sym" what that object's handle finds;
  *  - kp_sym_parse_image() is not there (-ENOSYS).
  * What it does the same: a function pointer that is a descriptor (ELFv1)
- * becomes its code address (arch_func_entry()), the local entry point is
+ * becomes its code address (arch_func_entry()), and ".foo" names foo's
+ * code as the kernel's ppc64 kprobe_lookup_name() allows; the local entry
+ * point is
  * reported (arch_local_entry_offset()), IFUNCs resolve as dlsym() resolves
  * them.
  *
@@ -113,11 +115,34 @@ static int describe(uintptr_t addr, struct kp_symbol *out)
 	return 0;
 }
 
+/*
+ * The code address of @name in @h (dlsym()'s handle), or 0. A function
+ * pointer goes through arch_func_entry() (ELFv1: a descriptor's code).
+ * ELFv1's dot-symbols: ".foo" names foo's code; old toolchains emit such
+ * a symbol, new ones do not, and then ".foo" is looked up as "foo".
+ */
+static uintptr_t lookup_code(void *h, const char *name)
+{
+	void *p;
+
+#if defined(__powerpc64__) && !(defined(_CALL_ELF) && _CALL_ELF == 2)
+	if (name[0] == '.' && name[1]) {
+		p = dlsym(h, name);
+		if (p)
+			return (uintptr_t)p;
+		name++;
+	}
+#endif
+	p = dlsym(h, name);
+	return p ? arch_func_entry(p) : 0;
+}
+
 int kp_sym_lookup(const char *spec, struct kp_symbol *out)
 {
 	const char *colon, *name;
 	struct obj_match m = { 0 };
-	void *h = RTLD_DEFAULT, *p;
+	void *h = RTLD_DEFAULT;
+	uintptr_t code;
 	char obj[PATH_MAX];
 	int ret;
 
@@ -142,14 +167,14 @@ int kp_sym_lookup(const char *spec, struct kp_symbol *out)
 			return kp_error(-ENOENT, "cannot reach \"%s\": %s", obj,
 					dlerror());
 	}
-	p = dlsym(h, name);
+	code = lookup_code(h, name);
 	if (h != RTLD_DEFAULT)
 		kp_real_dlclose(h);	/* not our interposer's sweep */
-	if (!p)
+	if (!code)
 		return kp_error(-ENOENT,
 				"no exported function %s (this build finds only exported symbols: built without libelf)",
 				spec);
-	ret = describe(arch_func_entry(p), out);
+	ret = describe(code, out);
 	if (ret)
 		return kp_error(ret, "%s is not a function", spec);
 	if (m.found && strcmp(out->object, m.path[0] ? m.path : out->object))
