@@ -7,14 +7,19 @@
  * A kretprobe's entry handler puts stub k's address in LR; the probed
  * function saves it, restores it and returns into stub k, which runs
  *
- *	lis	r11, index@h		; r0, r11, r12, LR and CTR are
- *	ori	r11, r11, index@l	;   volatile at a return
+ *	lis	r11, index@h		; r0, r11, r12 and LR are volatile
+ *	ori	r11, r11, index@l	;   at a return
  *	bcl	20, 31, 1f
  *   1:	mflr	r12
  *	addi	r12, r12, lits - 1b	; r12 = &lits
  *	ld	r0, 0(r12)		; lits[0]: &kp_kretprobe_trampoline
- *	mtctr	r0
- *	bctr
+ *	mtlr	r0
+ *	blr
+ *
+ * Through LR, not CTR: CTR is volatile too, but the caller must see it as
+ * the function left it (the trampoline hands it to the handler in
+ * pt_regs and restores it), while LR is the trampoline's to set: it puts
+ * the real return address there before its own blr.
  *
  * and the trampoline, having saved the function's r2, takes libkprobe's
  * TOC pointer from lits[1]. (So the trampoline finds its TOC the same way
@@ -176,8 +181,8 @@ int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 		kp_put32(s + 16, d_form(14, 12, 12,	/* addi r12, r12, D */
 				     (uint16_t)(lits - anchor)));
 		kp_put32(s + 20, d_form(58, 0, 12, 0));	/* ld r0, 0(r12) */
-		kp_put32(s + 24, 0x7c0903a6u);		/* mtctr r0 */
-		kp_put32(s + 28, 0x4e800420u);		/* bctr */
+		kp_put32(s + 24, 0x7c0803a6u);		/* mtlr r0 */
+		kp_put32(s + 28, 0x4e800020u);		/* blr */
 		put_fde(eh_gcc + fde_off, eh_gcc, (uintptr_t)s - 4,
 			STUB_STRIDE, &ret_table[k]);
 		put_fde(eh_unw + fde_off, eh_unw, (uintptr_t)s - 4,

@@ -3,11 +3,11 @@
  * The return trampoline of kretprobes, and the breakpoints of
  * jprobe_return() and of a resumed optimized hit. ELFv2 and ELFv1 (asm.h).
  *
- * A return stub (retstub.c) branches here through CTR just after the
+ * A return stub (retstub.c) branches here through LR just after the
  * probed function's blr, with r11 = its index and r12 = the address of
  * the stub page's { this address, libkprobe's TOC pointer }. r1 is the
- * caller's
- * stack pointer; LR and CTR are volatile at a return, r3/r4, f1-f8 and
+ * caller's stack pointer. CTR, XER and CR may be volatile at a return but
+ * the caller sees them as the function left them, and r3/r4, f1-f8 and
  * v2-v9 may hold the return value: all of them are saved, so a handler in
  * C changes nothing it did not mean to. The real return address goes back
  * into LR before the final blr, so the caller sees LR as a plain return
