@@ -371,14 +371,23 @@ static int resolve_target(const struct kprobe *p, struct kp_target *t)
 static int check_boundary(const struct kp_target *t)
 {
 	size_t off = t->addr - t->func.addr, len;
+	struct kp_mapping prev;
+	uintptr_t start;
 	uint8_t *code;
 	int ret;
 
 	if (off == 0)
 		return 0;
-	if (t->func.addr < t->map.start)
-		return kp_error(-EILSEQ, "%s starts outside its mapping",
-				t->func.name);
+	/*
+	 * Patching a page may have left it a mapping of its own (a private
+	 * page once mprotect()ed writable keeps its own VMA): the function
+	 * may start in the executable mappings just before t->addr's.
+	 */
+	for (start = t->map.start; t->func.addr < start; start = prev.start)
+		if (kp_find_mapping(start - 1, &prev) ||
+		    !(prev.prot & PROT_EXEC) || prev.end != start)
+			return kp_error(-EILSEQ, "%s starts outside its mapping",
+					t->func.name);
 	len = off + ARCH_MAX_INSN;
 	if (t->func.addr + len > t->map.end)
 		len = t->map.end - t->func.addr;
