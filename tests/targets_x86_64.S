@@ -309,6 +309,20 @@ LABEL(t_syscall_next)
 	ret
 END(t_getpid)
 
+/*
+ * long t_straddle(void): 7. Its first byte (a nop) is the last of a page
+ * and the rest is on the next: t_straddle_second, page-aligned, is in
+ * another mapping once patching has split the text at page granularity.
+ */
+	.p2align 12
+	.skip	4095, 0xcc
+FUNC(t_straddle)
+	nop
+LABEL(t_straddle_second)
+	movl	$7, %eax
+	ret
+END(t_straddle)
+
 /* ---- what register_kprobe() must refuse (never called) ---- */
 
 /* A 10-byte first instruction: t_long_first + 1..9 are not boundaries. */

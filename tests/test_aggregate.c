@@ -6,20 +6,38 @@
  */
 #include "testutil.h"
 
-#if !defined(__x86_64__)
-KP_SKIP_MAIN("the live tests' targets are x86_64 code")
+#if !defined(__x86_64__) && !defined(__powerpc64__)
+KP_SKIP_MAIN("the live tests' targets are x86_64 and ppc64 code")
 #else
 
-/* targets_x86_64.S: starts with movq %rdi, %rax (3 bytes). */
+/* targets_x86_64.S, targets_ppc64.S: starts with an instruction that
+ * copies the first argument into T_ADD_DST (movq %rdi, %rax, 3 bytes;
+ * mr r5, r3, 4 bytes: T_ADD_SECOND_OFF). */
 long t_add(long a, long b);
+
+#if defined(__x86_64__)
+#define REG_ARG0(regs)	((regs)->rdi)
+#define AGG_ONE		1
+#elif defined(__powerpc64__)
+#define REG_ARG0(regs)	((regs)->gpr[3])
+/*
+ * target_agg reads a global: it needs its TOC pointer, so on ELFv2 it has
+ * a local entry point after the TOC setup, where the probes on its name
+ * and on its address must meet (kp_probed_entry()).
+ */
+static volatile int agg_one = 1;
+#define AGG_ONE		agg_one
+#endif
 
 static __attribute__((noinline, used)) int target_agg(int x)
 {
 	__asm__ volatile("");
-	return x * 5 + 1;
+	return x * 5 + AGG_ONE;
 }
 
 static int (*volatile agg_fp)(int) = target_agg;
+/* Where the probes on target_agg land (setup()). */
+static void *agg_site;
 
 /*
  * The handlers append their probe's id to a log, so the order of calls
@@ -64,13 +82,14 @@ static int pre3(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/* Does the job of t_add's first instruction (movq %rdi, %rax, 3 bytes),
+/* Does the job of t_add's first instruction (movq %rdi, %rax; mr r5, r3),
  * steps over it and returns 1. */
 static int pre1_takes_over(struct kprobe *p, struct pt_regs *regs)
 {
 	log_call(1);
-	regs->rax = regs->rdi;
-	instruction_pointer_set(regs, instruction_pointer(regs) + 3);
+	T_ADD_DST(regs) = REG_ARG0(regs);
+	instruction_pointer_set(regs, instruction_pointer(regs) +
+				T_ADD_SECOND_OFF);
 	return 1;
 }
 
@@ -92,6 +111,7 @@ static int setup(void **state)
 	kp2.pre_handler = pre2;
 	kp3.addr = (kprobe_opcode_t *)target_agg;
 	kp3.pre_handler = pre3;
+	agg_site = kp_probed_entry(target_agg);
 	cnt_set(&log_len, 0);
 	cnt_set(&wrong_p, 0);
 	kp_test_begin();
@@ -139,23 +159,23 @@ static void test_two_probes_remove_first(void **state)
 {
 	uint8_t saved[KP_TEXT_LEN];
 
-	text_read(target_agg, saved, KP_TEXT_LEN);
+	text_read(agg_site, saved, KP_TEXT_LEN);
 	kp_check_ret(register_kprobe(&kp1), 0, "register kp1");
 	kp_check_ret(register_kprobe(&kp2), 0,
 		     "register kp2 on the same address");
-	kp_check_eq(kp2.addr, target_agg, "kp2.addr");
-	kp_check_armed(target_agg, saved, "two probes on one address");
+	kp_check_eq(kp2.addr, agg_site, "kp2.addr");
+	kp_check_armed(agg_site, saved, "two probes on one address");
 
 	check_log(1, "1 2", "one hit, kp1 then kp2 registered");
 	check_log(2, "1 2", "second hit");
 
 	unregister_kprobe(&kp1);
-	kp_check_armed(target_agg, saved,
+	kp_check_armed(agg_site, saved,
 		       "kp2 still registered after removing kp1");
 	check_log(3, "2", "hit after removing kp1");
 
 	unregister_kprobe(&kp2);
-	kp_check_text(target_agg, saved, "after removing both probes");
+	kp_check_text(agg_site, saved, "after removing both probes");
 	check_log(4, "", "hit after removing both");
 	kp_check_eq(cnt_get(&wrong_p), 0,
 		    "handler calls given another probe's struct kprobe");
@@ -166,7 +186,7 @@ static void test_two_probes_remove_second(void **state)
 {
 	uint8_t saved[KP_TEXT_LEN];
 
-	text_read(target_agg, saved, KP_TEXT_LEN);
+	text_read(agg_site, saved, KP_TEXT_LEN);
 	kp_check_ret(register_kprobe(&kp2), 0, "register kp2");
 	kp_check_ret(register_kprobe(&kp1), 0, "register kp1 after kp2");
 	check_log(1, "2 1", "kp2 registered before kp1: registration order");
@@ -174,26 +194,30 @@ static void test_two_probes_remove_second(void **state)
 	unregister_kprobe(&kp1);
 	check_log(2, "2", "hit after removing the later probe kp1");
 	unregister_kprobe(&kp2);
-	kp_check_text(target_agg, saved, "after removing both probes");
+	kp_check_text(agg_site, saved, "after removing both probes");
 	kp_check_eq(cnt_get(&wrong_p), 0,
 		    "handler calls given another probe's struct kprobe");
 	kp_test_done();
 }
 
-/* By symbol and by address: both resolve to the same probe point. */
+/* By symbol and by address: both resolve to the same probe point (on
+ * ppc64 ELFv2, target_agg's local entry point). */
 static void test_symbol_and_addr(void **state)
 {
 	uint8_t saved[KP_TEXT_LEN];
 
-	text_read(target_agg, saved, KP_TEXT_LEN);
+	text_read(agg_site, saved, KP_TEXT_LEN);
 	kp1.addr = NULL;
 	kp1.symbol_name = "target_agg";
 	kp_check_ret(register_kprobe(&kp1), 0, "register kp1 by symbol");
 	kp_check_ret(register_kprobe(&kp2), 0, "register kp2 by address");
+	kp_check_eq(kp1.addr, agg_site, "kp1.addr, by symbol");
+	kp_check_eq(kp2.addr, agg_site, "kp2.addr, by address");
+	kp_check_armed(agg_site, saved, "probes by symbol and by address");
 	check_log(1, "1 2", "probes by symbol and by address");
 	unregister_kprobe(&kp2);
 	unregister_kprobe(&kp1);
-	kp_check_text(target_agg, saved, "after removing both probes");
+	kp_check_text(agg_site, saved, "after removing both probes");
 	kp_test_done();
 }
 
@@ -202,7 +226,7 @@ static void test_three_with_post(void **state)
 {
 	uint8_t saved[KP_TEXT_LEN];
 
-	text_read(target_agg, saved, KP_TEXT_LEN);
+	text_read(agg_site, saved, KP_TEXT_LEN);
 	kp1.post_handler = post1;
 	kp_check_ret(register_kprobe(&kp1), 0, "register kp1 (with post)");
 	kp_check_ret(register_kprobe(&kp2), 0, "register kp2");
@@ -214,7 +238,7 @@ static void test_three_with_post(void **state)
 	unregister_kprobe(&kp1);
 	check_log(3, "3", "after removing kp1 (and its post_handler)");
 	unregister_kprobe(&kp3);
-	kp_check_text(target_agg, saved, "after removing all three");
+	kp_check_text(agg_site, saved, "after removing all three");
 	kp_check_eq(cnt_get(&wrong_p), 0,
 		    "handler calls given another probe's struct kprobe");
 	kp_test_done();
@@ -225,30 +249,30 @@ static void test_disable_member(void **state)
 {
 	uint8_t saved[KP_TEXT_LEN];
 
-	text_read(target_agg, saved, KP_TEXT_LEN);
+	text_read(agg_site, saved, KP_TEXT_LEN);
 	kp_check_ret(register_kprobe(&kp1), 0, "register kp1");
 	kp_check_ret(register_kprobe(&kp2), 0, "register kp2");
 
 	kp_check_ret(disable_kprobe(&kp1), 0, "disable kp1");
-	kp_check_armed(target_agg, saved, "kp2 still enabled");
+	kp_check_armed(agg_site, saved, "kp2 still enabled");
 	check_log(1, "2", "kp1 disabled, kp2 enabled");
 
 	kp_check_ret(disable_kprobe(&kp2), 0, "disable kp2");
-	kp_check_text(target_agg, saved, "both members disabled");
+	kp_check_text(agg_site, saved, "both members disabled");
 	check_log(2, "", "both members disabled");
 
 	kp_check_ret(enable_kprobe(&kp1), 0, "enable kp1");
-	kp_check_armed(target_agg, saved, "kp1 enabled again");
+	kp_check_armed(agg_site, saved, "kp1 enabled again");
 	check_log(3, "1", "kp1 enabled, kp2 disabled");
 
 	unregister_kprobe(&kp1);
-	kp_check_text(target_agg, saved,
+	kp_check_text(agg_site, saved,
 		      "kp1 removed, the remaining kp2 is disabled");
 	check_log(4, "", "kp1 removed, kp2 disabled");
 	kp_check_ret(enable_kprobe(&kp2), 0, "enable kp2");
 	check_log(5, "2", "kp2 enabled alone");
 	unregister_kprobe(&kp2);
-	kp_check_text(target_agg, saved, "after removing both probes");
+	kp_check_text(agg_site, saved, "after removing both probes");
 	kp_test_done();
 }
 
@@ -257,7 +281,7 @@ static void test_join_disabled(void **state)
 {
 	uint8_t saved[KP_TEXT_LEN];
 
-	text_read(target_agg, saved, KP_TEXT_LEN);
+	text_read(agg_site, saved, KP_TEXT_LEN);
 	kp_check_ret(register_kprobe(&kp1), 0, "register kp1");
 	kp2.flags = KPROBE_FLAG_DISABLED;
 	kp_check_ret(register_kprobe(&kp2), 0,
@@ -267,7 +291,7 @@ static void test_join_disabled(void **state)
 	check_log(2, "1 2", "kp2 enabled");
 	unregister_kprobe(&kp1);
 	unregister_kprobe(&kp2);
-	kp_check_text(target_agg, saved, "after removing both probes");
+	kp_check_text(agg_site, saved, "after removing both probes");
 	kp_test_done();
 }
 
@@ -317,4 +341,4 @@ int main(void)
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || __powerpc64__ */

@@ -5,17 +5,42 @@
  */
 #include "testutil.h"
 
-#if !defined(__x86_64__)
-KP_SKIP_MAIN("the live tests' targets are x86_64 code")
+#if !defined(__x86_64__) && !defined(__powerpc64__)
+KP_SKIP_MAIN("the live tests' targets are x86_64 and ppc64 code")
 #else
 
 #include <stdbool.h>
 
-/* targets_x86_64.S */
-long t_add(long a, long b);		/* 7 bytes: 3 + 3 + 1 */
-extern char t_long_first[];		/* movabsq (10 bytes); ret */
+/* targets_x86_64.S, targets_ppc64.S */
+long t_add(long a, long b);		/* T_ADD_SIZE bytes */
+extern char t_long_first[];		/* a long first instruction; ret */
 extern char t_long_first_ret[];
+
+#if defined(__x86_64__)
+/* t_add: 7 bytes (3 + 3 + 1). t_long_first: movabsq (10 bytes); ret. */
+#define LONG_FIRST_LEN		10
+/* Offsets into t_long_first's first instruction (not boundaries). */
+#define LONG_MID_ADDR_OFF	1
+#define LONG_MID_SYM_OFF	5
+#define LONG_FIRST_INSN		"a 10-byte instruction"
 extern char t_bad_ud2[], t_bad_int3[], t_bad_int80[], t_bad_hlt[];
+#elif defined(__powerpc64__)
+/*
+ * t_add: 12 bytes (4 + 4 + 4). t_long_first: a prefixed pli (8 bytes, a
+ * prefix word and a suffix word); blr. Its suffix, at + 4, is a word
+ * boundary but no instruction boundary: the probe must be refused there as
+ * inside x86_64's movabs.
+ */
+#define LONG_FIRST_LEN		8
+#define LONG_MID_ADDR_OFF	4
+#define LONG_MID_SYM_OFF	4
+#define LONG_FIRST_INSN		"the suffix of an 8-byte prefixed instruction"
+extern char t_bad_trap[], t_bad_tw[], t_bad_twi[], t_bad_td[], t_bad_tdi[];
+extern char t_bad_lwarx[], t_bad_stwcx[], t_bad_ldarx[], t_bad_stdcx[];
+extern char t_bad_lbarx[], t_bad_stbcx[], t_bad_lharx[], t_bad_sthcx[];
+extern char t_bad_lqarx[], t_bad_stqcx[];
+extern char t_bad_prefixed[], t_bad_bctar[], t_bad_bcctr[];
+#endif
 
 static __attribute__((noinline, used)) int target_err(int x)
 {
@@ -98,21 +123,22 @@ static void test_neither(void **state)
 
 static void test_already_registered(void **state)
 {
+	void *site = kp_probed_entry(target_err);
 	uint8_t saved[KP_TEXT_LEN];
 
-	text_read(target_err, saved, KP_TEXT_LEN);
+	text_read(site, saved, KP_TEXT_LEN);
 	kp.addr = (kprobe_opcode_t *)target_err;
 	kp_check_ret(register_kprobe(&kp), 0, "register_kprobe(target_err)");
 	kp_check_ret(register_kprobe(&kp), -EINVAL,
 		     "register_kprobe() of a struct already registered");
-	kp_check_armed(target_err, saved, "after the refused second "
+	kp_check_armed(site, saved, "after the refused second "
 		       "registration");
 	kp_check_eq(err_fp(0), 0x33, "target_err(0)");
 	kp_check_eq(cnt_get(&hits), 1,
 		    "handler runs per hit after a refused second registration "
 		    "(it must not have been added twice)");
 	unregister_kprobe(&kp);
-	kp_check_text(target_err, saved, "one unregister_kprobe() after a "
+	kp_check_text(site, saved, "one unregister_kprobe() after a "
 		      "refused second registration");
 	kp_test_done();
 }
@@ -153,7 +179,7 @@ static void test_heap_address(void **state)
 
 	assert_non_null(buf);
 	memset(buf, 0x90, 64);
-	kp.addr = buf;
+	kp.addr = (kprobe_opcode_t *)buf;
 	check_refused(buf, -EINVAL, "address of a malloc'd buffer");
 	free(buf);
 	kp_test_done();
@@ -164,7 +190,7 @@ static void test_stack_address(void **state)
 	uint8_t buf[64];
 
 	memset(buf, 0x90, sizeof(buf));
-	kp.addr = buf;
+	kp.addr = (kprobe_opcode_t *)buf;
 	check_refused(buf, -EINVAL, "address of a stack buffer");
 	kp_test_done();
 }
@@ -192,21 +218,54 @@ static void test_blacklisted_symbol(void **state)
 	kp_test_done();
 }
 
-/* t_long_first starts with a 10-byte movabs: +1 and +5 are inside it. */
+/*
+ * t_long_first starts with a 10-byte movabs (x86_64; +1 and +5 are inside
+ * it) or an 8-byte prefixed instruction (ppc64; +4 is its suffix).
+ */
 static void test_mid_instruction_addr(void **state)
 {
+	char what[96];
+
+	snprintf(what, sizeof(what), "t_long_first + %d (inside %s)",
+		 LONG_MID_ADDR_OFF, LONG_FIRST_INSN);
+	kp.addr = (kprobe_opcode_t *)(t_long_first + LONG_MID_ADDR_OFF);
+	check_refused(t_long_first, -EILSEQ, what);
+#if defined(__powerpc64__)
+	/* Instructions are words: an address that is not a multiple of 4
+	 * is inside one (here t_add's first, mr r5, r3). */
+	memset(&kp, 0, sizeof(kp));
+	kp.addr = (kprobe_opcode_t *)((char *)t_add + 2);
+	check_refused(t_add, -EILSEQ, "t_add + 2 (not a multiple of 4)");
+	memset(&kp, 0, sizeof(kp));
 	kp.addr = (kprobe_opcode_t *)(t_long_first + 1);
 	check_refused(t_long_first, -EILSEQ,
-		      "t_long_first + 1 (inside a 10-byte instruction)");
+		      "t_long_first + 1 (not a multiple of 4, in a prefix)");
+#endif
 	kp_test_done();
 }
 
 static void test_mid_instruction_symbol(void **state)
 {
+	char what[96];
+
+	snprintf(what, sizeof(what), "\"t_long_first\" + %d (inside %s)",
+		 LONG_MID_SYM_OFF, LONG_FIRST_INSN);
 	kp.symbol_name = "t_long_first";
-	kp.offset = 5;
-	check_refused(t_long_first, -EILSEQ,
-		      "\"t_long_first\" + 5 (inside a 10-byte instruction)");
+	kp.offset = LONG_MID_SYM_OFF;
+	check_refused(t_long_first, -EILSEQ, what);
+#if defined(__powerpc64__)
+	/* Offsets that are not a multiple of 4, in t_add's second and last
+	 * instructions. */
+	memset(&kp, 0, sizeof(kp));
+	kp.symbol_name = "t_add";
+	kp.offset = 6;
+	check_refused(t_add, -EILSEQ, "\"t_add\" + 6 (not a multiple of 4)");
+	memset(&kp, 0, sizeof(kp));
+	kp.symbol_name = "t_add";
+	kp.offset = 11;
+	check_refused(t_add, -EILSEQ,
+		      "\"t_add\" + 11 (not a multiple of 4)");
+#endif
 	kp_test_done();
 }
 
@@ -217,11 +276,14 @@ static void test_instruction_boundary(void **state)
 
 	text_read(t_long_first_ret, saved, KP_TEXT_LEN);
 	kp.symbol_name = "t_long_first";
-	kp.offset = 10;
+	kp.offset = LONG_FIRST_LEN;
 	kp_check_ret(register_kprobe(&kp), 0,
-		     "register_kprobe(\"t_long_first\" + 10, the ret)");
-	kp_check_eq(kp.addr, t_long_first_ret, "p->addr for +10");
-	kp_check_armed(t_long_first_ret, saved, "probe on t_long_first + 10");
+		     "register_kprobe(\"t_long_first\" + %d, the ret)",
+		     LONG_FIRST_LEN);
+	kp_check_eq(kp.addr, t_long_first_ret, "p->addr for +%d",
+		    LONG_FIRST_LEN);
+	kp_check_armed(t_long_first_ret, saved, "probe on t_long_first + %d",
+		       LONG_FIRST_LEN);
 	unregister_kprobe(&kp);
 	kp_check_text(t_long_first_ret, saved, "after unregistering");
 	kp_test_done();
@@ -233,10 +295,36 @@ static void test_unprobeable(void **state)
 		char *addr;
 		const char *name;
 	} bad[] = {
+#if defined(__x86_64__)
 		{ t_bad_ud2, "ud2" },
 		{ t_bad_int3, "int3" },
 		{ t_bad_int80, "int $0x80" },
 		{ t_bad_hlt, "hlt" },
+#elif defined(__powerpc64__)
+		/* The breakpoint itself and the other trap forms. */
+		{ t_bad_trap, "trap" },
+		{ t_bad_tw, "tweq" },
+		{ t_bad_twi, "tweqi" },
+		{ t_bad_td, "tdne" },
+		{ t_bad_tdi, "tdnei" },
+		/* Both halves of every reservation pair. */
+		{ t_bad_lwarx, "lwarx" },
+		{ t_bad_stwcx, "stwcx." },
+		{ t_bad_ldarx, "ldarx" },
+		{ t_bad_stdcx, "stdcx." },
+		{ t_bad_lbarx, "lbarx" },
+		{ t_bad_stbcx, "stbcx." },
+		{ t_bad_lharx, "lharx" },
+		{ t_bad_sthcx, "sthcx." },
+		{ t_bad_lqarx, "lqarx" },
+		{ t_bad_stqcx, "stqcx." },
+		/* Prefixed (Power10): the suffix would run alone. */
+		{ t_long_first, "pli (prefixed)" },
+		{ t_bad_prefixed, "paddi (prefixed)" },
+		/* Branches that cannot be emulated. */
+		{ t_bad_bctar, "bctar" },
+		{ t_bad_bcctr, "bcctr with BO_2 clear (invalid form)" },
+#endif
 	};
 	char what[64];
 	size_t i;
@@ -250,12 +338,17 @@ static void test_unprobeable(void **state)
 	kp_test_done();
 }
 
-/* t_add is 7 bytes long: offset 7 is the first byte after it. */
+/* t_add is T_ADD_SIZE bytes long (7; 12 on ppc64): offset T_ADD_SIZE is
+ * the first byte after it. */
 static void test_offset_past_end(void **state)
 {
+	char what[64];
+
+	snprintf(what, sizeof(what), "\"t_add\" + %d (t_add is %d bytes)",
+		 T_ADD_SIZE, T_ADD_SIZE);
 	kp.symbol_name = "t_add";
-	kp.offset = 7;
-	check_refused(t_add, -EINVAL, "\"t_add\" + 7 (t_add is 7 bytes)");
+	kp.offset = T_ADD_SIZE;
+	check_refused(t_add, -EINVAL, what);
 	memset(&kp, 0, sizeof(kp));
 	kp.symbol_name = "t_add";
 	kp.offset = 4096;
@@ -283,22 +376,23 @@ static void test_usable_after_failure(void **state)
  * does not disturb a registered probe on the same address. */
 static void test_unregister_unregistered(void **state)
 {
+	void *site = kp_probed_entry(target_err);
 	uint8_t saved[KP_TEXT_LEN];
 
-	text_read(target_err, saved, KP_TEXT_LEN);
+	text_read(site, saved, KP_TEXT_LEN);
 	kp.addr = (kprobe_opcode_t *)target_err;
 	kp2.addr = (kprobe_opcode_t *)target_err;
 	unregister_kprobe(&kp2);
-	kp_check_text(target_err, saved, "unregistering a probe never "
+	kp_check_text(site, saved, "unregistering a probe never "
 		      "registered");
 	kp_check_ret(register_kprobe(&kp), 0, "register_kprobe(target_err)");
 	unregister_kprobe(&kp2);
-	kp_check_armed(target_err, saved, "kp still registered after "
+	kp_check_armed(site, saved, "kp still registered after "
 		       "unregistering an unrelated struct on its address");
 	kp_check_eq(err_fp(0), 0x33, "target_err(0)");
 	kp_check_eq(cnt_get(&hits), 1, "hits of kp");
 	unregister_kprobe(&kp);
-	kp_check_text(target_err, saved, "after unregistering kp");
+	kp_check_text(site, saved, "after unregistering kp");
 	kp_test_done();
 }
 
@@ -355,4 +449,4 @@ int main(void)
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || __powerpc64__ */

@@ -8,14 +8,35 @@
  */
 #include "testutil.h"
 
-#if !defined(__x86_64__)
-KP_SKIP_MAIN("the live tests' targets are x86_64 code")
+#if !defined(__x86_64__) && !defined(__powerpc64__)
+KP_SKIP_MAIN("the live tests' targets are x86_64 and ppc64 code")
 #else
 
-/* targets_x86_64.S: t_add's first instruction is movq %rdi, %rax (3 bytes),
- * t_add_second the addq after it. */
+/* targets_x86_64.S, targets_ppc64.S: t_add's first instruction copies the
+ * first argument into T_ADD_DST (movq %rdi, %rax, 3 bytes; mr r5, r3, 4
+ * bytes), t_add_second is the add after it (testutil.h). */
 long t_add(long a, long b);
 extern char t_add_second[];
+
+#if defined(__x86_64__)
+#define REG_ARG0(regs)	((regs)->rdi)
+#define REG_ARG1(regs)	((regs)->rsi)
+#define REG_SP(regs)	((regs)->rsp)
+#define T_ADD_FIRST	"movq %rdi, %rax"
+#define T_ADD_DST_NAME	"rax"
+#define ARG_NAMES	"rdi", "rsi"
+#define SP_NAME		"rsp"
+#elif defined(__powerpc64__)
+#define REG_ARG0(regs)	((regs)->gpr[3])
+#define REG_ARG1(regs)	((regs)->gpr[4])
+#define REG_SP(regs)	((regs)->gpr[1])
+#define T_ADD_FIRST	"mr r5, r3"
+#define T_ADD_DST_NAME	"r5"
+#define ARG_NAMES	"r3", "r4"
+#define SP_NAME		"r1"
+#endif
+
+static const char *const arg_names[] = { ARG_NAMES };
 
 static long (*volatile t_add_fp)(long, long) = t_add;
 
@@ -27,10 +48,22 @@ static __attribute__((noinline, used)) int target_double(int x)
 	return x * 2;
 }
 
+#if defined(__powerpc64__)
+/*
+ * On ppc64 the replacement reads a global, so it needs its TOC pointer:
+ * entered at its global entry point it computes it from r12, which the
+ * redirecting pre_handler sets as a call through a pointer would.
+ */
+static volatile int replacement_add = 1000;
+#define REPLACEMENT_ADD	replacement_add
+#else
+#define REPLACEMENT_ADD	1000
+#endif
+
 static __attribute__((noinline, used)) int target_replacement(int x)
 {
 	__asm__ volatile("");
-	return x + 1000;
+	return x + REPLACEMENT_ADD;
 }
 
 static int (*volatile double_fp)(int) = target_double;
@@ -39,7 +72,8 @@ static int (*volatile double_fp)(int) = target_double;
 struct event {
 	char kind;		/* 'p' pre, 'P' post */
 	unsigned long ip;
-	unsigned long rax, rdi, rsi, rsp;
+	unsigned long dst;	/* T_ADD_DST: rax; r5 on ppc64 */
+	unsigned long arg0, arg1, sp;	/* rdi, rsi, rsp; r3, r4, r1 */
 	unsigned long flags;
 	struct kprobe *p;
 };
@@ -57,10 +91,10 @@ static void record(char kind, struct kprobe *p, struct pt_regs *regs,
 		return;
 	events[i].kind = kind;
 	events[i].ip = instruction_pointer(regs);
-	events[i].rax = regs->rax;
-	events[i].rdi = regs->rdi;
-	events[i].rsi = regs->rsi;
-	events[i].rsp = regs->rsp;
+	events[i].dst = T_ADD_DST(regs);
+	events[i].arg0 = REG_ARG0(regs);
+	events[i].arg1 = REG_ARG1(regs);
+	events[i].sp = REG_SP(regs);
 	events[i].flags = flags;
 	events[i].p = p;
 }
@@ -116,15 +150,19 @@ static void test_pre_then_post(void **state)
 	kp_check_eq(events[1].p, &kp, "struct kprobe given to post_handler");
 	kp_check_eq(events[0].ip, t_add,
 		    "instruction_pointer(regs) in pre_handler == p->addr");
-	kp_check_eq(events[0].rdi, 5, "rdi (first argument) in pre_handler");
-	kp_check_eq(events[0].rsi, 6, "rsi (second argument) in pre_handler");
+	kp_check_eq(events[0].arg0, 5, "%s (first argument) in pre_handler",
+		    arg_names[0]);
+	kp_check_eq(events[0].arg1, 6, "%s (second argument) in pre_handler",
+		    arg_names[1]);
 	kp_check_eq(events[1].ip, t_add_second,
 		    "instruction_pointer(regs) in post_handler: the next "
-		    "instruction, t_add + 3");
-	kp_check_eq(events[1].rax, 5,
-		    "rax in post_handler after movq %%rdi, %%rax ran");
-	kp_check_eq(events[1].rsp, events[0].rsp,
-		    "rsp in post_handler after a movq: unchanged");
+		    "instruction, t_add + %d", T_ADD_SECOND_OFF);
+	kp_check_eq(events[1].dst, 5,
+		    "%s in post_handler after %s ran", T_ADD_DST_NAME,
+		    T_ADD_FIRST);
+	kp_check_eq(events[1].sp, events[0].sp,
+		    "%s in post_handler after %s: unchanged", SP_NAME,
+		    T_ADD_FIRST);
 	kp_check_eq(events[1].flags, 0, "post_handler's flags argument");
 	kp_test_done();
 }
@@ -204,6 +242,10 @@ static void test_override_return(void **state)
 static int redirect_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	instruction_pointer_set(regs, (unsigned long)target_replacement);
+#if defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2
+	/* ELFv2: a global entry point takes its own address in r12. */
+	regs->gpr[12] = (unsigned long)target_replacement;
+#endif
 	return 1;
 }
 
@@ -228,8 +270,9 @@ static void test_redirect(void **state)
 
 static int skip_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	/* Do the movq %rdi, %rax's job differently, and step past it. */
-	regs->rax = 1000;
+	/* Do the movq %rdi, %rax's (mr r5, r3's) job differently, and step
+	 * past it. */
+	T_ADD_DST(regs) = 1000;
 	instruction_pointer_set(regs, (unsigned long)t_add_second);
 	return 1;
 }
@@ -244,18 +287,19 @@ static void test_skip_instruction(void **state)
 
 	kp_check_ret(register_kprobe(&kp), 0, "register_kprobe(t_add)");
 	kp_check_eq(t_add_fp(5, 6), 1006,
-		    "t_add(5, 6) when the pre_handler sets rax = 1000, moves "
-		    "the ip past the first instruction and returns 1");
+		    "t_add(5, 6) when the pre_handler sets %s = 1000, moves "
+		    "the ip past the first instruction and returns 1",
+		    T_ADD_DST_NAME);
 	kp_check_eq(cnt_get(&nevents), 0,
 		    "post_handler calls when the pre_handler returned 1");
 	unregister_kprobe(&kp);
 	kp_test_done();
 }
 
-static void set_rax_post(struct kprobe *p, struct pt_regs *regs,
+static void set_dst_post(struct kprobe *p, struct pt_regs *regs,
 			 unsigned long flags)
 {
-	regs->rax = 100;
+	T_ADD_DST(regs) = 100;
 }
 
 /* Registers a post_handler changes are the ones execution continues with
@@ -264,13 +308,13 @@ static void test_post_writes_regs(void **state)
 {
 	kp = (struct kprobe){
 		.addr = (kprobe_opcode_t *)t_add,
-		.post_handler = set_rax_post,
+		.post_handler = set_dst_post,
 	};
 
 	kp_check_ret(register_kprobe(&kp), 0, "register_kprobe(t_add)");
 	kp_check_eq(t_add_fp(5, 6), 106,
-		    "t_add(5, 6) when the post_handler of movq %%rdi, %%rax "
-		    "sets rax = 100");
+		    "t_add(5, 6) when the post_handler of %s sets %s = 100",
+		    T_ADD_FIRST, T_ADD_DST_NAME);
 	unregister_kprobe(&kp);
 	kp_check_eq(t_add_fp(5, 6), 11, "t_add(5, 6) after unregistering");
 	kp_test_done();
@@ -293,4 +337,4 @@ int main(void)
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || __powerpc64__ */

@@ -1,31 +1,93 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Return probes (kretprobes): what the entry and return handlers see, that
- * every kind of return value reaches the caller intact (rax, rax:rdx, xmm0,
- * xmm0:xmm1, x87 st0) even when the return handler uses every register the
- * ABI lets it clobber, regs_set_return_value(), ri->data shared by the two
- * handlers of one call, recursion (LIFO order, maxactive and nmissed), the
- * registration errors, the all-or-nothing batch, and unregistering while a
- * return is pending.
+ * every kind of return value reaches the caller intact (x86_64: rax,
+ * rax:rdx, xmm0, xmm0:xmm1, x87 st0; ppc64: r3, r3:r4, f1, f1:f2, f1-f8,
+ * v2, v2-v9) even when the return handler uses every register the ABI lets
+ * it clobber, that the caller's callee-saved registers, stack pointer (and
+ * on ppc64 TOC pointer) and the status a function returns in the flags (on
+ * ppc64 CR, CTR, XER and LR) survive, regs_set_return_value(), ri->data
+ * shared by the two handlers of one call, recursion (LIFO order, maxactive
+ * and nmissed), the registration errors, the all-or-nothing batch, and
+ * unregistering while a return is pending.
+ *
+ * On ppc64 the return address is in LR: the entry handler swaps LR for a
+ * return stub, which branches to the return trampoline
+ * (src/arch/ppc64/trampoline.S). The tests here are what covers that
+ * trampoline's register saving.
  */
 #include "testutil.h"
 
-#if !defined(__x86_64__)
-KP_SKIP_MAIN("the live tests' targets are x86_64 code")
+#if !defined(__x86_64__) && !defined(__powerpc64__)
+KP_SKIP_MAIN("the live tests' targets are x86_64 or ppc64 code")
 #else
 
+#include <float.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- targets: each one returns its value in a different place ---- */
 
 struct two_longs {
-	long a, b;		/* rax:rdx */
+	long a, b;		/* rax:rdx; ppc64 r3:r4 */
 };
 
 struct two_doubles {
-	double a, b;		/* xmm0:xmm1 */
+	double a, b;		/* xmm0:xmm1; ppc64 f1:f2 */
 };
+
+/* Homogeneous aggregates of eight: on ppc64 these come back in f1-f8 and in
+ * v2-v9, the most registers a value comes back in; on x86_64 in memory,
+ * with its address in rax. */
+struct eight_doubles {
+	double d[8];
+};
+
+typedef int v4si __attribute__((vector_size(16)));	/* xmm0; ppc64 v2 */
+
+struct eight_vecs {
+	v4si v[8];
+};
+
+/* What the messages call the registers a value comes back in. */
+#if defined(__x86_64__)
+#define IN_INT		"eax"
+#define IN_PTR		"rax"
+#define IN_DOUBLE	"xmm0"
+#define IN_LDOUBLE	"x87 st0"
+#define IN_2L		"rax:rdx"
+#define IN_2D		"xmm0:xmm1"
+#define IN_VEC		"xmm0"
+#define IN_F128		"xmm0"
+#define IN_8D		"memory (rax)"
+#define IN_8V		"memory (rax)"
+#define FP_CLOBBER	"xmm0-15"
+#define LD_CLOBBER	"pushes and pops eight x87 values"
+#else
+#define IN_INT		"r3"
+#define IN_PTR		"r3"
+#define IN_DOUBLE	"f1"
+#if defined(__LONG_DOUBLE_IEEE128__)
+#define IN_LDOUBLE	"v2 (IEEE binary128)"
+#elif defined(__LONG_DOUBLE_IBM128__)
+#define IN_LDOUBLE	"f1:f2 (IBM double-double)"
+#else
+#define IN_LDOUBLE	"f1 (64-bit long double)"
+#endif
+#define IN_2L		"r3:r4"
+#define IN_2D		"f1:f2"
+#define IN_VEC		"v2"
+#define IN_F128		"v2"
+#define IN_8D		"f1-f8"
+#define IN_8V		"v2-v9"
+#define FP_CLOBBER	"f0-f13 and v0-v19"
+#define LD_CLOBBER	"clobbers f0-f13 and v0-v19"
+#endif
+
+/* __float128 where the compiler has it (x86_64; ppc64 VSX). */
+#if defined(__x86_64__) || defined(__FLOAT128__)
+#define HAVE_F128 1
+#endif
 
 /* Aligned so that the KP_TEXT_LEN bytes compared after one target do not
  * reach into the next one's breakpoint. */
@@ -66,6 +128,40 @@ TARGET struct two_doubles ret_2d(double x)
 	__asm__ volatile("");
 	return (struct two_doubles){ x + 0.5, x * 2.0 - 0.75 };
 }
+
+TARGET struct eight_doubles ret_8d(double x)
+{
+	struct eight_doubles r;
+
+	__asm__ volatile("");
+	for (int i = 0; i < 8; i++)
+		r.d[i] = x * (i + 1) + 0.25 * i;
+	return r;
+}
+
+TARGET v4si ret_vec(v4si x)
+{
+	__asm__ volatile("");
+	return x * 3 + (v4si){ 1, 2, 3, 4 };
+}
+
+TARGET struct eight_vecs ret_8v(v4si x)
+{
+	struct eight_vecs r;
+
+	__asm__ volatile("");
+	for (int i = 0; i < 8; i++)
+		r.v[i] = x * (i + 1) + (v4si){ i, -i, 16 * i, -16 * i };
+	return r;
+}
+
+#ifdef HAVE_F128
+TARGET __float128 ret_f128(__float128 x)
+{
+	__asm__ volatile("");
+	return x * 3 + (__float128)0.125;
+}
+#endif
 
 TARGET long ret_args(long a, long b, long c)
 {
@@ -118,6 +214,12 @@ static double (*volatile ret_double_fp)(double) = ret_double;
 static long double (*volatile ret_ldouble_fp)(long double) = ret_ldouble;
 static struct two_longs (*volatile ret_2l_fp)(long) = ret_2l;
 static struct two_doubles (*volatile ret_2d_fp)(double) = ret_2d;
+static struct eight_doubles (*volatile ret_8d_fp)(double) = ret_8d;
+static v4si (*volatile ret_vec_fp)(v4si) = ret_vec;
+static struct eight_vecs (*volatile ret_8v_fp)(v4si) = ret_8v;
+#ifdef HAVE_F128
+static __float128 (*volatile ret_f128_fp)(__float128) = ret_f128;
+#endif
 static long (*volatile ret_args_fp)(long, long, long) = ret_args;
 static long (*volatile call_site_fp)(long) = call_site;
 static long (*volatile rec_fp)(long, long) = rec;
@@ -126,11 +228,32 @@ static long (*volatile ret_unreg_fp)(long) = ret_unreg;
 static char not_code[64];	/* data: not inside any function */
 
 /*
+ * Where a probe on function @fn goes: on ppc64 ELFv2, past the
+ * `addis r2,r12,..; addi r2,r2,..` of its global entry (the local entry
+ * point, where GCC puts .localentry) when it has one; else @fn itself.
+ */
+static void *fn_entry(void *fn)
+{
+#if defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2
+	const volatile uint32_t *w = fn;
+
+	if ((w[0] & 0xffff0000u) == 0x3c4c0000u &&
+	    (w[1] & 0xffff0000u) == 0x38420000u)
+		return (char *)fn + 8;
+#endif
+	return fn;
+}
+
+#if defined(__x86_64__)
+
+/*
  * kr_call_saved(fn, arg): call fn(arg) with known values in every
  * callee-saved register, and return a mask of those that differ after the
  * call (bit 0 rbx, 1 rbp, 2 r12, 3 r13, 4 r14, 5 r15, 6 rsp). fn's return
  * value goes to kr_saved_ret.
  */
+#define KR_SAVED_BITS	"bit 0 rbx, 1 rbp, 2 r12, 3 r13, 4 r14, 5 r15, " \
+			"6 rsp"
 unsigned long kr_call_saved(long (*fn)(long), long arg);
 __attribute__((visibility("hidden"))) long kr_saved_ret;
 __attribute__((visibility("hidden"))) unsigned long kr_saved_rsp;
@@ -253,6 +376,254 @@ __asm__(
 	"	.size kr_call_flags, . - kr_call_flags\n"
 	"	.popsection\n");
 
+#else /* __powerpc64__ */
+
+/*
+ * kr_call_saved(fn, arg): call fn(arg) through its global entry (r12 = fn,
+ * as a call through a pointer does) with known values in every register
+ * the ELFv2 ABI says a call preserves, and return a mask of those that
+ * differ after the call:
+ *	bits 0-17	r14-r31
+ *	bits 18-35	f14-f31
+ *	bits 36-47	v20-v31 (either doubleword)
+ *	bits 48-50	cr2, cr3, cr4
+ *	bit 51		r1
+ *	bit 52		r2: fn is in this module, so its caller may
+ *			count on its TOC pointer (the trampoline runs
+ *			with its own)
+ * fn's return value goes to kr_saved_ret.
+ *
+ * The patterns: rN = N repeated in each byte pair (r14 = 0x0e0e...), fN
+ * the same with N + 0x20, vN N + 0x40 in doubleword 0 and its complement
+ * in doubleword 1.
+ */
+#define KR_SAVED_BITS	"bits 0-17 r14-r31, 18-35 f14-f31, " \
+			"36-47 v20-v31, 48-50 cr2-cr4, 51 r1, 52 r2"
+/* For .irp: the non-volatile GPRs and FPRs; the non-volatile VRs. */
+#define KR_14_31	"14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31"
+#define KR_20_31	"20,21,22,23,24,25,26,27,28,29,30,31"
+unsigned long kr_call_saved(long (*fn)(long), long arg);
+__attribute__((visibility("hidden"))) long kr_saved_ret;
+__attribute__((visibility("hidden"))) unsigned long kr_saved_rsp;
+__asm__(
+	"	.pushsection .text\n"
+	/* kr_pat rt, v: rt = v in each of its four 16-bit quarters */
+	"	.macro kr_pat rt, v\n"
+	"	lis \\rt, \\v\n"
+	"	ori \\rt, \\rt, \\v\n"
+	"	rldimi \\rt, \\rt, 32, 0\n"
+	"	.endm\n"
+	/* kr_bit b: set bit b of the mask in r3 (r10 is scratch) */
+	"	.macro kr_bit b\n"
+	"	li 10, 1\n"
+	"	sldi 10, 10, \\b\n"
+	"	or 3, 3, 10\n"
+	"	.endm\n"
+	"	.p2align 4\n"
+	"	.globl kr_call_saved\n"
+	"	.hidden kr_call_saved\n"
+	"	.type kr_call_saved, @function\n"
+	"kr_call_saved:\n"
+	"	.cfi_startproc\n"
+	"0:	addis 2, 12, (.TOC. - 0b)@ha\n"
+	"	addi 2, 2, (.TOC. - 0b)@l\n"
+	"	.localentry kr_call_saved, . - kr_call_saved\n"
+	/* Frame (576 bytes): 0-95 header and parameter save area, 96 r14-r31,
+	 * 240 f14-f31, 384 v20-v31. CR in the caller's frame. */
+	"	mflr 0\n"
+	"	std 0, 16(1)\n"
+	"	mfcr 0\n"
+	"	stw 0, 8(1)\n"
+	"	stdu 1, -576(1)\n"
+	"	.cfi_def_cfa_offset 576\n"
+	"	.cfi_offset 65, 16\n"
+	"	.irp reg, " KR_14_31 "\n"
+	"	std \\reg, 96 + 8 * (\\reg - 14)(1)\n"
+	"	stfd \\reg, 240 + 8 * (\\reg - 14)(1)\n"
+	"	.endr\n"
+	"	.irp reg, " KR_20_31 "\n"
+	"	li 0, 384 + 16 * (\\reg - 20)\n"
+	"	stvx \\reg, 1, 0\n"
+	"	.endr\n"
+	"	mr 12, 3\n"
+	"	mtctr 12\n"
+	"	mr 3, 4\n"
+	"	.irp reg, " KR_14_31 "\n"
+	"	kr_pat \\reg, \\reg * 0x101\n"
+	"	kr_pat 11, (\\reg + 0x20) * 0x101\n"
+	"	mtvsrd \\reg, 11\n"			/* fN */
+	"	.endr\n"
+	"	.irp reg, " KR_20_31 "\n"
+	"	kr_pat 11, (\\reg + 0x40) * 0x101\n"
+	"	not 9, 11\n"
+	"	mtvsrd 32 + \\reg, 11\n"
+	"	mtvsrd 0, 9\n"
+	"	xxpermdi 32 + \\reg, 32 + \\reg, 0, 0\n"	/* { v, ~v } */
+	"	.endr\n"
+	"	lis 0, 0x00a5\n"
+	"	ori 0, 0, 0x6000\n"
+	"	mtcrf 0x38, 0\n"		/* cr2 a, cr3 5, cr4 6 */
+	"	addis 11, 2, kr_saved_rsp@toc@ha\n"
+	"	std 1, kr_saved_rsp@toc@l(11)\n"
+	"	bctrl\n"
+	"	mr 4, 3\n"
+	"	li 3, 0\n"
+	/* Our TOC pointer from our address, not from r2 or the stack. */
+	"	bcl 20, 31, 1f\n"
+	"1:	mflr 11\n"
+	"	addis 11, 11, (.TOC. - 1b)@ha\n"
+	"	addi 11, 11, (.TOC. - 1b)@l\n"
+	"	addis 12, 11, kr_saved_ret@toc@ha\n"
+	"	std 4, kr_saved_ret@toc@l(12)\n"
+	"	cmpd 0, 2, 11\n"
+	"	beq 2f\n"
+	"	kr_bit 52\n"
+	"	mr 2, 11\n"
+	"2:	addis 12, 11, kr_saved_rsp@toc@ha\n"
+	"	ld 12, kr_saved_rsp@toc@l(12)\n"
+	"	cmpd 0, 1, 12\n"
+	"	beq 2f\n"
+	"	kr_bit 51\n"
+	"	mr 1, 12\n"
+	"2:\n"
+	"	.irp reg, " KR_14_31 "\n"
+	"	kr_pat 12, \\reg * 0x101\n"
+	"	cmpd 0, \\reg, 12\n"
+	"	beq 2f\n"
+	"	kr_bit \\reg - 14\n"
+	"2:	kr_pat 12, (\\reg + 0x20) * 0x101\n"
+	"	mfvsrd 9, \\reg\n"
+	"	cmpd 0, 9, 12\n"
+	"	beq 2f\n"
+	"	kr_bit 18 + \\reg - 14\n"
+	"2:\n"
+	"	.endr\n"
+	"	.irp reg, " KR_20_31 "\n"
+	"	kr_pat 12, (\\reg + 0x40) * 0x101\n"
+	"	not 8, 12\n"
+	"	mfvsrd 9, 32 + \\reg\n"
+	"	cmpd 0, 9, 12\n"
+	"	bne 3f\n"
+	"	xxpermdi 0, 32 + \\reg, 32 + \\reg, 2\n"	/* swap */
+	"	mfvsrd 9, 0\n"
+	"	cmpd 0, 9, 8\n"
+	"	beq 2f\n"
+	"3:	kr_bit 36 + \\reg - 20\n"
+	"2:\n"
+	"	.endr\n"
+	"	mfcr 9\n"
+	"	rlwinm 12, 9, 0, 8, 11\n"		/* cr2 */
+	"	lis 8, 0x00a0\n"
+	"	cmpw 0, 12, 8\n"
+	"	beq 2f\n"
+	"	kr_bit 48\n"
+	"2:	rlwinm 12, 9, 0, 12, 15\n"		/* cr3 */
+	"	lis 8, 0x0005\n"
+	"	cmpw 0, 12, 8\n"
+	"	beq 2f\n"
+	"	kr_bit 49\n"
+	"2:	rlwinm 12, 9, 0, 16, 19\n"		/* cr4 */
+	"	li 8, 0x6000\n"
+	"	cmpw 0, 12, 8\n"
+	"	beq 2f\n"
+	"	kr_bit 50\n"
+	"2:\n"
+	"	.irp reg, " KR_20_31 "\n"
+	"	li 0, 384 + 16 * (\\reg - 20)\n"
+	"	lvx \\reg, 1, 0\n"
+	"	.endr\n"
+	"	.irp reg, " KR_14_31 "\n"
+	"	ld \\reg, 96 + 8 * (\\reg - 14)(1)\n"
+	"	lfd \\reg, 240 + 8 * (\\reg - 14)(1)\n"
+	"	.endr\n"
+	"	addi 1, 1, 576\n"
+	"	.cfi_def_cfa_offset 0\n"
+	"	ld 0, 16(1)\n"
+	"	mtlr 0\n"
+	"	lwz 0, 8(1)\n"
+	"	mtcrf 0x38, 0\n"
+	"	blr\n"
+	"	.cfi_endproc\n"
+	"	.size kr_call_saved, . - kr_call_saved\n"
+	"	.popsection\n");
+
+/*
+ * ret_flags(): hand-written code may return a status in the condition
+ * register (as the kernel's system calls do in cr0.SO) or in XER's carry:
+ * it returns with the volatile CR fields (cr0 cr1 cr5 cr6 cr7), CTR and
+ * XER (SO, CA and the byte count) set to known values. kr_call_flags()
+ * calls it and hands back CR, CTR, XER and LR as its call saw them after
+ * the return: LR is the return address kr_flags_ret after a plain blr.
+ */
+struct kr_flags {
+	unsigned long cr, ctr, xer, lr;
+};
+
+#define KR_CR_MASK	0xff000fffUL	/* cr0 cr1 cr5 cr6 cr7 */
+#define KR_CR		0xa5000963UL
+#define KR_CTR		0x12345678UL
+#define KR_XER_MASK	0xe000007fUL	/* SO OV CA, byte count */
+#define KR_XER		0xa0000055UL	/* SO CA, 0x55 */
+
+void ret_flags(void);
+void kr_call_flags(void (*fn)(void), struct kr_flags *out);
+extern const char kr_flags_ret[] __attribute__((visibility("hidden")));
+__asm__(
+	"	.pushsection .text\n"
+	"	.p2align 4\n"
+	"	.type ret_flags, @function\n"
+	"ret_flags:\n"
+	"	.cfi_startproc\n"
+	"	lis 0, 0xa500\n"
+	"	ori 0, 0, 0x0963\n"
+	"	mtcrf 0xc7, 0\n"		/* cr0 cr1 cr5 cr6 cr7 */
+	"	lis 0, 0x1234\n"
+	"	ori 0, 0, 0x5678\n"
+	"	mtctr 0\n"
+	"	lis 0, 0xa000\n"
+	"	ori 0, 0, 0x0055\n"
+	"	mtxer 0\n"
+	"	blr\n"
+	"	.cfi_endproc\n"
+	"	.size ret_flags, . - ret_flags\n"
+	"	.p2align 4\n"
+	"	.type kr_call_flags, @function\n"
+	"kr_call_flags:\n"
+	"	.cfi_startproc\n"
+	"	mflr 0\n"
+	"	std 0, 16(1)\n"
+	"	stdu 1, -48(1)\n"
+	"	.cfi_def_cfa_offset 48\n"
+	"	.cfi_offset 65, 16\n"
+	"	std 2, 24(1)\n"
+	"	std 4, 32(1)\n"
+	"	mr 12, 3\n"
+	"	mtctr 12\n"
+	"	bctrl\n"
+	"	.globl kr_flags_ret\n"
+	"	.hidden kr_flags_ret\n"
+	"kr_flags_ret:\n"
+	"	mfcr 5\n"
+	"	mfctr 6\n"
+	"	mfxer 7\n"
+	"	mflr 8\n"
+	"	ld 2, 24(1)\n"
+	"	ld 4, 32(1)\n"
+	"	std 5, 0(4)\n"
+	"	std 6, 8(4)\n"
+	"	std 7, 16(4)\n"
+	"	std 8, 24(4)\n"
+	"	addi 1, 1, 48\n"
+	"	.cfi_def_cfa_offset 0\n"
+	"	ld 0, 16(1)\n"
+	"	mtlr 0\n"
+	"	blr\n"
+	"	.cfi_endproc\n"
+	"	.size kr_call_flags, . - kr_call_flags\n"
+	"	.popsection\n");
+
+#endif /* __powerpc64__ */
+
 /* ---- handlers: they only record, the tests check ---- */
 
 /* Static, not on a test's stack: see kp_cleanup(). */
@@ -279,6 +650,7 @@ static long order[64];		/* rec levels, in the order they returned */
 static long order_rax[64];	/* and the return values the handler saw */
 static unsigned long norder;
 
+#if defined(__x86_64__)
 /*
  * Use every register a C function may clobber: rax, rcx, rdx, rsi, rdi,
  * r8-r11, xmm0-xmm15, and the whole x87 stack (the ABI says it is empty
@@ -325,6 +697,51 @@ static inline void clobber_caller_saved(void)
 		  "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
 		  "xmm13", "xmm14", "xmm15", "memory", "cc");
 }
+#else /* __powerpc64__ */
+/*
+ * Use every register a C function may clobber (ELFv2): r0, r3-r12, CTR,
+ * XER, the volatile CR fields cr0 cr1 cr5 cr6 cr7, vs0-vs13 (f0-f13 and
+ * the other half of their VSX registers) and v0-v19 (vs32-vs51). r3/r4,
+ * f1-f8 and v2-v9 carry return values: a trampoline that keeps one in any
+ * of them while it calls the handler loses it.
+ */
+static inline void clobber_caller_saved(void)
+{
+	__asm__ volatile(
+		"li 0, -1\n\t"
+		"li 3, -1\n\tli 4, -1\n\tli 5, -1\n\tli 6, -1\n\t"
+		"li 7, -1\n\tli 8, -1\n\tli 9, -1\n\tli 10, -1\n\t"
+		"li 11, -1\n\tli 12, -1\n\t"
+		"mtctr 0\n\t"
+		"mtxer 0\n\t"
+		"mtcrf 0xc7, 0\n\t"		/* cr0 cr1 cr5 cr6 cr7 */
+		/* all ones: xxleqv x, x, x */
+		"xxleqv 0, 0, 0\n\txxleqv 1, 1, 1\n\t"
+		"xxleqv 2, 2, 2\n\txxleqv 3, 3, 3\n\t"
+		"xxleqv 4, 4, 4\n\txxleqv 5, 5, 5\n\t"
+		"xxleqv 6, 6, 6\n\txxleqv 7, 7, 7\n\t"
+		"xxleqv 8, 8, 8\n\txxleqv 9, 9, 9\n\t"
+		"xxleqv 10, 10, 10\n\txxleqv 11, 11, 11\n\t"
+		"xxleqv 12, 12, 12\n\txxleqv 13, 13, 13\n\t"
+		"vspltisw 0, -1\n\tvspltisw 1, -1\n\t"
+		"vspltisw 2, -1\n\tvspltisw 3, -1\n\t"
+		"vspltisw 4, -1\n\tvspltisw 5, -1\n\t"
+		"vspltisw 6, -1\n\tvspltisw 7, -1\n\t"
+		"vspltisw 8, -1\n\tvspltisw 9, -1\n\t"
+		"vspltisw 10, -1\n\tvspltisw 11, -1\n\t"
+		"vspltisw 12, -1\n\tvspltisw 13, -1\n\t"
+		"vspltisw 14, -1\n\tvspltisw 15, -1\n\t"
+		"vspltisw 16, -1\n\tvspltisw 17, -1\n\t"
+		"vspltisw 18, -1\n\tvspltisw 19, -1\n\t"
+		: : : "r0", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",
+		  "r11", "r12", "ctr", "xer", "cr0", "cr1", "cr5", "cr6",
+		  "cr7", "vs0", "vs1", "vs2", "vs3", "vs4", "vs5", "vs6",
+		  "vs7", "vs8", "vs9", "vs10", "vs11", "vs12", "vs13", "v0",
+		  "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
+		  "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18",
+		  "v19", "memory");
+}
+#endif
 
 static int harsh_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -468,7 +885,7 @@ static void test_return_int(void **state)
 	init_rp(&rp, ret_int, harsh_ret);
 	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(ret_int)");
 	kp_check_eq(ret_int_fp(14), want,
-		    "int in eax: ret_int(14) return-probed, the handler "
+		    "int in " IN_INT ": ret_int(14) return-probed, the handler "
 		    "clobbering every caller-saved register");
 	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls for one "
 		    "call of ret_int");
@@ -492,8 +909,8 @@ static void test_return_ptr(void **state)
 	kp_check_eq(want, buf + 8, "ret_ptr(buf) unprobed");
 	init_rp(&rp, ret_ptr, harsh_ret);
 	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(ret_ptr)");
-	kp_check_eq(ret_ptr_fp(buf), want, "pointer in rax: ret_ptr(buf) "
-		    "return-probed");
+	kp_check_eq(ret_ptr_fp(buf), want, "pointer in " IN_PTR ": "
+		    "ret_ptr(buf) return-probed");
 	kp_check_eq(last_rax, want, "regs_return_value(regs) of ret_ptr");
 	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
 	unregister_kretprobe(&rp);
@@ -511,9 +928,9 @@ static void test_return_double(void **state)
 	kp_check_ret(register_kretprobe(&rp), 0,
 		     "register_kretprobe(ret_double)");
 	got = ret_double_fp(2.5);
-	kp_check(got == want, "double in xmm0: ret_double(2.5) return-probed "
-		 "(handler clobbers xmm0-15) returned %g, expected %g", got,
-		 want);
+	kp_check(got == want, "double in " IN_DOUBLE ": ret_double(2.5) "
+		 "return-probed (handler clobbers " FP_CLOBBER ") returned %g, "
+		 "expected %g", got, want);
 	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
 	unregister_kretprobe(&rp);
 	got = ret_double_fp(2.5);
@@ -525,17 +942,30 @@ static void test_return_double(void **state)
 static void test_return_ldouble(void **state)
 {
 	long double want = ret_ldouble_fp(1.5L), got;
+	long double ld_x = 1.0L + 0x1p-60L, ld_want = ret_ldouble_fp(ld_x);
 
 	kp_check(want == 4.625L, "ret_ldouble(1.5) unprobed is 4.625, got "
 		 "%Lg", want);
+#if LDBL_MANT_DIG > DBL_MANT_DIG
+	kp_check(ld_want == 3.125L + 0x3p-60L && (double)ld_want != ld_want,
+		 "ret_ldouble(1 + 2^-60) unprobed is 3.125 + 3 * 2^-60, more "
+		 "than a double holds; got %La", ld_want);
+#endif
 	init_rp(&rp, ret_ldouble, harsh_ret);
 	kp_check_ret(register_kretprobe(&rp), 0,
 		     "register_kretprobe(ret_ldouble)");
 	got = ret_ldouble_fp(1.5L);
-	kp_check(got == want, "long double in x87 st0: ret_ldouble(1.5) "
-		 "return-probed (handler pushes and pops eight x87 values) "
-		 "returned %Lg, expected %Lg", got, want);
+	kp_check(got == want, "long double in " IN_LDOUBLE ": ret_ldouble(1.5) "
+		 "return-probed (handler " LD_CLOBBER ") returned %Lg, "
+		 "expected %Lg", got, want);
 	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+	/* A value with more bits than a double: on ppc64 IBM double-double
+	 * its low half in f2 is not zero. */
+	got = ret_ldouble_fp(ld_x);
+	kp_check(got == ld_want, "long double in " IN_LDOUBLE ": "
+		 "ret_ldouble(1 + 2^-60) return-probed returned %La, "
+		 "expected %La", got, ld_want);
+	kp_check_eq(cnt_get(&ret_calls), 2, "return handler calls");
 	unregister_kretprobe(&rp);
 	got = ret_ldouble_fp(1.5L);
 	kp_check(got == want, "ret_ldouble(1.5) after unregistering returned "
@@ -544,7 +974,8 @@ static void test_return_ldouble(void **state)
 }
 
 /* The clobbering one call away from the return handler: the light path
- * (docs/design.md) must see through the call and save xmm0 and st0. */
+ * (docs/design.md) must see through the call and save xmm0 and st0. ppc64
+ * has no light path, but its trampoline must save f1 and f2 all the same. */
 __attribute__((noinline, noipa)) static void clobber_via_call(void)
 {
 	clobber_caller_saved();
@@ -568,8 +999,8 @@ static void test_return_fp_via_callee(void **state)
 		     "register_kretprobe(ret_double)");
 	got = ret_double_fp(2.5);
 	kp_check(got == want, "ret_double(2.5), whose return handler's "
-		 "callee clobbers xmm0-15, returned %g, expected %g", got,
-		 want);
+		 "callee clobbers " FP_CLOBBER ", returned %g, expected %g",
+		 got, want);
 	unregister_kretprobe(&rp);
 
 	init_rp(&rp, ret_ldouble, callee_clobbers_ret);
@@ -577,17 +1008,30 @@ static void test_return_fp_via_callee(void **state)
 		     "register_kretprobe(ret_ldouble)");
 	lgot = ret_ldouble_fp(1.5L);
 	kp_check(lgot == lwant, "ret_ldouble(1.5), whose return handler's "
-		 "callee fills the x87 stack, returned %Lg, expected %Lg",
-		 lgot, lwant);
+		 "callee " LD_CLOBBER ", returned %Lg, expected %Lg", lgot,
+		 lwant);
 	unregister_kretprobe(&rp);
 	kp_check_eq(cnt_get(&ret_calls), 2, "return handler calls");
 	kp_test_done();
 }
 
+#if defined(__powerpc64__)
+/* A return handler that changes cr7, CTR and XER's CA in regs. */
+static int set_flags_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	cnt_inc(&ret_calls);
+	regs->ccr = (regs->ccr & ~0xfUL) | 0xc;
+	regs->ctr = 0x7777;
+	regs->xer &= ~0x20000000UL;
+	return 0;
+}
+#endif
+
 /* CF, ZF, SF and OF as the function returned them, through the return
  * trampoline and a handler that changes the flags it runs with. */
 static void test_return_flags(void **state)
 {
+#if defined(__x86_64__)
 	const unsigned long status = 0x8c1;	/* OF SF ZF CF */
 	unsigned long want = kr_call_flags(ret_flags) & status, got;
 
@@ -602,6 +1046,59 @@ static void test_return_flags(void **state)
 	kp_check_eq(got, want, "the flags ret_flags() returned with, "
 		    "return-probed");
 	kp_test_done();
+#else /* __powerpc64__ */
+	/*
+	 * The volatile CR fields, CTR and XER as the function returned them,
+	 * through the return stub and trampoline and a handler that clobbers
+	 * them all; LR the return address, as after a plain blr.
+	 */
+	struct kr_flags want, got, set;
+
+	kr_call_flags(ret_flags, &want);
+	kp_check_eq(want.cr & KR_CR_MASK, KR_CR, "CR (cr0 cr1 cr5 cr6 cr7) "
+		    "after ret_flags() unprobed");
+	kp_check_eq(want.ctr, KR_CTR, "CTR after ret_flags() unprobed");
+	kp_check_eq(want.xer & KR_XER_MASK, KR_XER, "XER (SO OV CA, byte "
+		    "count) after ret_flags() unprobed");
+	kp_check_eq(want.lr, kr_flags_ret, "LR after ret_flags() unprobed: "
+		    "the return address");
+	init_rp(&rp, (void *)ret_flags, harsh_ret);
+	kp_check_ret(register_kretprobe(&rp), 0,
+		     "register_kretprobe(ret_flags)");
+	kr_call_flags(ret_flags, &got);
+	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+	unregister_kretprobe(&rp);
+	kp_check_eq(got.cr & KR_CR_MASK, KR_CR, "the volatile CR fields "
+		    "ret_flags() returned with, return-probed (the handler "
+		    "clobbers them)");
+	kp_check_eq(got.xer & KR_XER_MASK, KR_XER, "the XER ret_flags() "
+		    "returned with, return-probed");
+	kp_check_eq(got.lr, kr_flags_ret, "LR after a return-probed call of "
+		    "ret_flags(): the real return address, not the stub's");
+
+	/* What the return handler writes to regs->ccr, ctr and xer is what
+	 * the caller gets. */
+	cnt_set(&ret_calls, 0);
+	init_rp(&rp, (void *)ret_flags, set_flags_ret);
+	kp_check_ret(register_kretprobe(&rp), 0,
+		     "register_kretprobe(ret_flags)");
+	kr_call_flags(ret_flags, &set);
+	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+	unregister_kretprobe(&rp);
+	kp_check_eq(set.cr & KR_CR_MASK, (KR_CR & ~0xfUL) | 0xc, "CR after "
+		    "a return handler set cr7 to 0xc in regs->ccr");
+	kp_check_eq(set.ctr, 0x7777, "CTR after a return handler set "
+		    "regs->ctr");
+	kp_check_eq(set.xer & KR_XER_MASK, KR_XER & ~0x20000000UL, "XER "
+		    "after a return handler cleared CA in regs->xer");
+
+	/* Last, so that the checks above run even when this one fails: the
+	 * return stub must reach the trampoline without using CTR, which
+	 * the trampoline saves only once the stub has run. */
+	kp_check_eq(got.ctr, KR_CTR, "the CTR ret_flags() returned with, "
+		    "return-probed");
+	kp_test_done();
+#endif
 }
 
 static void test_return_struct_rax_rdx(void **state)
@@ -615,7 +1112,7 @@ static void test_return_struct_rax_rdx(void **state)
 	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(ret_2l)");
 	got = ret_2l_fp(1000);
 	kp_check(got.a == want.a && got.b == want.b,
-		 "struct of two longs in rax:rdx: ret_2l(1000) return-probed "
+		 "struct of two longs in " IN_2L ": ret_2l(1000) return-probed "
 		 "returned {%ld, %ld}, expected {%ld, %ld}", got.a, got.b,
 		 want.a, want.b);
 	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
@@ -638,7 +1135,7 @@ static void test_return_struct_xmm0_xmm1(void **state)
 	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(ret_2d)");
 	got = ret_2d_fp(3.0);
 	kp_check(got.a == want.a && got.b == want.b,
-		 "struct of two doubles in xmm0:xmm1: ret_2d(3.0) "
+		 "struct of two doubles in " IN_2D ": ret_2d(3.0) "
 		 "return-probed returned {%g, %g}, expected {%g, %g}",
 		 got.a, got.b, want.a, want.b);
 	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
@@ -650,6 +1147,108 @@ static void test_return_struct_xmm0_xmm1(void **state)
 	kp_test_done();
 }
 
+/* Eight doubles: f1-f8 on ppc64, the most FPRs a value comes back in. */
+static void test_return_8_doubles(void **state)
+{
+	struct eight_doubles want = ret_8d_fp(3.0), got;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		kp_check(want.d[i] == 3.0 * (i + 1) + 0.25 * i, "ret_8d(3.0) "
+			 "unprobed: element %d is %g", i, want.d[i]);
+	init_rp(&rp, ret_8d, harsh_ret);
+	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(ret_8d)");
+	got = ret_8d_fp(3.0);
+	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+	unregister_kretprobe(&rp);
+	for (i = 0; i < 8; i++)
+		kp_check(got.d[i] == want.d[i], "struct of eight doubles in "
+			 IN_8D ": ret_8d(3.0) return-probed (handler clobbers "
+			 FP_CLOBBER "): element %d is %g, expected %g", i,
+			 got.d[i], want.d[i]);
+	kp_test_done();
+}
+
+static int vec_eq(v4si a, v4si b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+static void test_return_vector(void **state)
+{
+	const v4si x = { 10, -20, 0x01020304, -0x00f0ff00 };
+	v4si want = ret_vec_fp(x), got;
+
+	kp_check(vec_eq(want, x * 3 + (v4si){ 1, 2, 3, 4 }), "ret_vec(x) "
+		 "unprobed");
+	init_rp(&rp, ret_vec, harsh_ret);
+	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(ret_vec)");
+	got = ret_vec_fp(x);
+	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+	unregister_kretprobe(&rp);
+	kp_check(vec_eq(got, want), "vector of four ints in " IN_VEC ": "
+		 "ret_vec(x) return-probed (handler clobbers " FP_CLOBBER ") "
+		 "returned {%#x, %#x, %#x, %#x}, expected {%#x, %#x, %#x, "
+		 "%#x}", got[0], got[1], got[2], got[3], want[0], want[1],
+		 want[2], want[3]);
+	kp_test_done();
+}
+
+/* Eight vectors: v2-v9 on ppc64, the most VRs a value comes back in. */
+static void test_return_8_vectors(void **state)
+{
+	const v4si x = { 1, 0x100, 0x10000, 0x1000000 };
+	struct eight_vecs want = ret_8v_fp(x), got;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		kp_check(vec_eq(want.v[i], x * (i + 1) +
+				(v4si){ i, -i, 16 * i, -16 * i }),
+			 "ret_8v(x) unprobed: element %d", i);
+	init_rp(&rp, ret_8v, harsh_ret);
+	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(ret_8v)");
+	got = ret_8v_fp(x);
+	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+	unregister_kretprobe(&rp);
+	for (i = 0; i < 8; i++)
+		kp_check(vec_eq(got.v[i], want.v[i]), "struct of eight "
+			 "vectors in " IN_8V ": ret_8v(x) return-probed "
+			 "(handler clobbers " FP_CLOBBER "): element %d is "
+			 "{%#x, %#x, %#x, %#x}, expected {%#x, %#x, %#x, %#x}",
+			 i, got.v[i][0], got.v[i][1], got.v[i][2],
+			 got.v[i][3], want.v[i][0], want.v[i][1],
+			 want.v[i][2], want.v[i][3]);
+	kp_test_done();
+}
+
+static void test_return_float128(void **state)
+{
+#ifdef HAVE_F128
+	/* 1 + 2^-100: the low doubleword of the result is not zero. */
+	const __float128 x = (__float128)1 + (__float128)0x1p-50 * 0x1p-50;
+	const __float128 expect = (__float128)3.125 +
+				  (__float128)0x3p-50 * 0x1p-50;
+	__float128 want = ret_f128_fp(x), got;
+
+	kp_check(want == expect, "ret_f128(1 + 2^-100) unprobed is 3.125 + "
+		 "3 * 2^-100");
+	init_rp(&rp, ret_f128, harsh_ret);
+	kp_check_ret(register_kretprobe(&rp), 0,
+		     "register_kretprobe(ret_f128)");
+	got = ret_f128_fp(x);
+	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+	unregister_kretprobe(&rp);
+	kp_check(memcmp(&got, &want, sizeof(got)) == 0, "__float128 in "
+		 IN_F128 ": ret_f128(1 + 2^-100) return-probed (handler "
+		 "clobbers " FP_CLOBBER ") returned %.17g + %.17g, expected "
+		 "%.17g + %.17g", (double)got, (double)(got - (double)got),
+		 (double)want, (double)(want - (double)want));
+	kp_test_done();
+#else
+	skip();		/* no __float128 in this compiler */
+#endif
+}
+
 /* The caller's callee-saved registers and stack pointer are what they would
  * be without the probe. */
 static void test_callee_saved_preserved(void **state)
@@ -658,15 +1257,16 @@ static void test_callee_saved_preserved(void **state)
 
 	diff = kr_call_saved(ret_site, 1);
 	kp_check_eq(diff, 0, "callee-saved registers that differ after an "
-		    "unprobed call (bits: rbx rbp r12 r13 r14 r15 rsp)");
+		    "unprobed call (" KR_SAVED_BITS ")");
 	init_rp(&rp, ret_site, harsh_ret);
 	kp_check_ret(register_kretprobe(&rp), 0,
 		     "register_kretprobe(ret_site)");
 	diff = kr_call_saved(ret_site, 1);
 	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
-	kp_check_eq(diff, 0, "callee-saved registers (bit 0 rbx, 1 rbp, "
-		    "2 r12, 3 r13, 4 r14, 5 r15, 6 rsp) that differ in the "
-		    "caller after a return-probed call: all must be preserved");
+	kp_check_eq(diff, 0, "callee-saved registers (" KR_SAVED_BITS ") "
+		    "that differ in the caller after a return-probed call, "
+		    "the handler clobbering every caller-saved register: all "
+		    "must be preserved");
 	kp_check_eq(kr_saved_ret, 6, "ret_site(1) return-probed, called with "
 		    "known callee-saved registers");
 	unregister_kretprobe(&rp);
@@ -767,6 +1367,36 @@ static void test_set_return_value(void **state)
 		    "adds 1000 with regs_set_return_value()");
 	unregister_kretprobe(&rp);
 	kp_check_eq(ret_int_fp(2), 7, "ret_int(2) after unregistering");
+	kp_test_done();
+}
+
+/* The second return register too: rdx, r4. */
+static int set_ret_2l(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	cnt_inc(&ret_calls);
+#if defined(__x86_64__)
+	regs->rax += 1000;
+	regs->rdx += 2000;
+#else
+	regs->gpr[3] += 1000;
+	regs->gpr[4] += 2000;
+#endif
+	clobber_caller_saved();
+	return 0;
+}
+
+static void test_set_return_struct(void **state)
+{
+	struct two_longs got;
+
+	init_rp(&rp, ret_2l, set_ret_2l);
+	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(ret_2l)");
+	got = ret_2l_fp(1000);
+	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+	unregister_kretprobe(&rp);
+	kp_check(got.a == 2001 && got.b == 3993, "ret_2l(1000) when the "
+		 "return handler adds 1000 and 2000 to " IN_2L " in regs "
+		 "returned {%ld, %ld}, expected {2001, 3993}", got.a, got.b);
 	kp_test_done();
 }
 
@@ -904,9 +1534,16 @@ static void test_default_maxactive(void **state)
 
 /* ---- registration ---- */
 
+#if defined(__x86_64__)
+#define NOT_ENTRY	1
+#else
+#define NOT_ENTRY	4
+#endif
+
 static void test_not_function_entry(void **state)
 {
 	uint8_t saved[KP_TEXT_LEN], saved_cs[KP_TEXT_LEN];
+	uint8_t saved_rs[KP_TEXT_LEN];
 	int ret;
 
 	text_read(ret_int, saved, KP_TEXT_LEN);
@@ -924,13 +1561,15 @@ static void test_not_function_entry(void **state)
 		     "on symbol \"ret_int\" with kp.offset 4");
 
 	/* call_site+1 is an instruction boundary (after push %rbp), but
-	 * not the entry. */
+	 * not the entry. On ppc64, call_site+4 is the second instruction
+	 * (the addi of its TOC setup): neither its global nor its local
+	 * entry. */
 	text_read(call_site, saved_cs, KP_TEXT_LEN);
-	init_rp(&rp, (char *)call_site + 1, count_ret);
+	init_rp(&rp, (char *)call_site + NOT_ENTRY, count_ret);
 	ret = register_kretprobe(&rp);
-	kp_check(ret < 0, "register_kretprobe() on kp.addr = call_site + 1 "
+	kp_check(ret < 0, "register_kretprobe() on kp.addr = call_site + %d "
 		 "(not a function's entry) must fail with a negative errno; "
-		 "returned %d", ret);
+		 "returned %d", NOT_ENTRY, ret);
 	kp_check_text(call_site, saved_cs, "call_site after the failed "
 		      "registration");
 
@@ -952,11 +1591,26 @@ static void test_not_function_entry(void **state)
 	rp.handler = count_ret;
 	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe() on "
 		     "symbol \"ret_int\"");
-	kp_check_eq(rp.kp.addr, ret_int, "rp.kp.addr filled in from the "
-		    "symbol");
+	/* On ppc64 ELFv2: ret_int's local entry point, if it has one. */
+	kp_check_eq(rp.kp.addr, fn_entry(ret_int), "rp.kp.addr filled in "
+		    "from the symbol");
 	kp_check_eq(ret_int_fp(1), 4, "ret_int(1)");
 	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
 	unregister_kretprobe(&rp);
+
+	/* At the local entry point given as an address (on ppc64 ELFv2,
+	 * ret_site's is after its TOC setup; elsewhere the function's
+	 * address): a function's entry too. */
+	text_read(ret_site, saved_rs, KP_TEXT_LEN);
+	init_rp(&rp, fn_entry(ret_site), count_ret);
+	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe() at "
+		     "ret_site's local entry point %p (ret_site at %p)",
+		     fn_entry(ret_site), (void *)ret_site);
+	kp_check_eq(rp.kp.addr, fn_entry(ret_site), "rp.kp.addr");
+	kp_check_eq(call_site_fp(1), 6 ^ 0x5a, "call_site(1)");
+	kp_check_eq(cnt_get(&ret_calls), 2, "return handler calls");
+	unregister_kretprobe(&rp);
+	kp_check_text(ret_site, saved_rs, "ret_site after unregistering");
 	kp_test_done();
 }
 
@@ -1077,11 +1731,16 @@ int main(void)
 		KRET_TEST(test_return_flags),
 		KRET_TEST(test_return_struct_rax_rdx),
 		KRET_TEST(test_return_struct_xmm0_xmm1),
+		KRET_TEST(test_return_8_doubles),
+		KRET_TEST(test_return_vector),
+		KRET_TEST(test_return_8_vectors),
+		KRET_TEST(test_return_float128),
 		KRET_TEST(test_callee_saved_preserved),
 		KRET_TEST(test_handler_sees_return_address),
 		KRET_TEST(test_entry_handler_and_data),
 		KRET_TEST(test_entry_handler_skips),
 		KRET_TEST(test_set_return_value),
+		KRET_TEST(test_set_return_struct),
 		KRET_TEST(test_recursion_lifo),
 		KRET_TEST(test_recursion_maxactive),
 		KRET_TEST(test_recursion_after_fork),
@@ -1096,4 +1755,4 @@ int main(void)
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || __powerpc64__ */

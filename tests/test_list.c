@@ -6,13 +6,14 @@
  */
 #include "testutil.h"
 
-#if !defined(__x86_64__)
-KP_SKIP_MAIN("the live tests' targets are x86_64 code")
+#if !defined(__x86_64__) && !defined(__powerpc64__)
+KP_SKIP_MAIN("the live tests' targets are x86_64 and ppc64 code")
 #else
 
 #include <dlfcn.h>
 
-/* targets_x86_64.S */
+/* targets_x86_64.S, targets_ppc64.S: t_add_second is t_add +
+ * T_ADD_SECOND_OFF. */
 long t_add(long a, long b);
 extern char t_add_second[];
 
@@ -22,10 +23,35 @@ static __attribute__((noinline, used)) int target_list_a(int x)
 	return x + 5;
 }
 
+#if defined(__powerpc64__)
+/*
+ * target_list_c reads a global: it needs its TOC pointer, so on ELFv2 the
+ * probe on it goes to its local entry point and the listing must show
+ * that offset ("target_list_c+0x8").
+ */
+static volatile int list_five = 5;
+#define LIST_FIVE	list_five
+#else
+#define LIST_FIVE	5
+#endif
+
 static __attribute__((noinline, used)) int target_list_c(int x)
 {
 	__asm__ volatile("");
-	return x - 5;
+	return x - LIST_FIVE;
+}
+
+/*
+ * Where a probe on @fn lands (kp_probed_entry()), and how the listing
+ * names it: "fn+0x0", or "fn+0x8" at a ppc64 ELFv2 local entry point.
+ */
+static void *probed(const void *fn, const char *name, char *sym, size_t size)
+{
+	void *site = kp_probed_entry(fn);
+
+	snprintf(sym, size, "%s+0x%lx", name,
+		 (unsigned long)((const char *)site - (const char *)fn));
+	return site;
 }
 
 static struct kprobe kpa, kpb, kpc, kpa2;
@@ -131,6 +157,13 @@ static int lines_for(const struct listing *l, const void *addr, char *line,
 static void test_list(void **state)
 {
 	struct listing l = { 0 };
+	char sym_a[64], sym_b[64], sym_c[64];
+	void *site_a = probed(target_list_a, "target_list_a", sym_a,
+			      sizeof(sym_a));
+	void *site_c = probed(target_list_c, "target_list_c", sym_c,
+			      sizeof(sym_c));
+
+	snprintf(sym_b, sizeof(sym_b), "t_add+0x%x", T_ADD_SECOND_OFF);
 
 	capture(&l, kprobe_list);
 	kp_check_eq(l.ret, 0, "kprobe_list() with no probe registered");
@@ -141,24 +174,24 @@ static void test_list(void **state)
 	kpc.addr = (kprobe_opcode_t *)target_list_c;
 	kpc.flags = KPROBE_FLAG_DISABLED;
 	kp_check_ret(register_kprobe(&kpa), 0, "register target_list_a");
-	kp_check_ret(register_kprobe(&kpb), 0, "register t_add + 3");
+	kp_check_ret(register_kprobe(&kpb), 0, "register %s", sym_b);
 	kp_check_ret(register_kprobe(&kpc), 0,
 		     "register target_list_c, disabled");
 
 	capture(&l, kprobe_list);
 	print_message("%s", l.text);
 	kp_check_eq(l.ret, 3, "kprobe_list() return with three probes");
-	check_line(&l, target_list_a, "target_list_a+0x0", 0);
-	check_line(&l, t_add_second, "t_add+0x3", 0);
-	check_line(&l, target_list_c, "target_list_c+0x0", 1);
+	check_line(&l, site_a, sym_a, 0);
+	check_line(&l, t_add_second, sym_b, 0);
+	check_line(&l, site_c, sym_c, 1);
 	free(l.text);
 
 	/* Disabling shows up; enabling takes it away. */
 	kp_check_ret(disable_kprobe(&kpa), 0, "disable target_list_a");
 	kp_check_ret(enable_kprobe(&kpc), 0, "enable target_list_c");
 	capture(&l, kprobe_list);
-	check_line(&l, target_list_a, "target_list_a+0x0", 1);
-	check_line(&l, target_list_c, "target_list_c+0x0", 0);
+	check_line(&l, site_a, sym_a, 1);
+	check_line(&l, site_c, sym_c, 0);
 	free(l.text);
 
 	unregister_kprobe(&kpa);
@@ -176,7 +209,8 @@ static void test_list(void **state)
 static void test_list_aggregate(void **state)
 {
 	struct listing l = { 0 };
-	char line[1024];
+	char line[1024], sym[64];
+	void *site = probed(target_list_a, "target_list_a", sym, sizeof(sym));
 
 	kpa.addr = (kprobe_opcode_t *)target_list_a;
 	kpa2.addr = (kprobe_opcode_t *)target_list_a;
@@ -184,7 +218,7 @@ static void test_list_aggregate(void **state)
 	kp_check_ret(register_kprobe(&kpa2), 0, "register it again (kpa2)");
 	capture(&l, kprobe_list);
 	kp_check_eq(l.ret, 2, "kprobe_list() with two probes on one address");
-	kp_check_eq(lines_for(&l, target_list_a, line, sizeof(line)), 2,
+	kp_check_eq(lines_for(&l, site, line, sizeof(line)), 2,
 		    "lines for the aggregated address (one per struct "
 		    "kprobe)");
 	free(l.text);
@@ -216,23 +250,35 @@ static void test_blacklist_print(void **state)
 	kp_test_done();
 }
 
+/*
+ * With offset 0 kprobe_lookup_name() gives where a probe on the name goes:
+ * the function's address, or on ppc64 ELFv2 its local entry point (as the
+ * kernel's on ppc64); with an offset, the symbol's address plus it.
+ */
 static void test_lookup_name(void **state)
 {
 	void *crc = dlsym(RTLD_DEFAULT, "crc32");
 	const char *msg;
 
 	assert_non_null(crc);
+	crc = kp_probed_entry(crc);
 	kp_check_eq(kprobe_lookup_name("crc32", 0), crc,
 		    "kprobe_lookup_name(\"crc32\", 0) == dlsym(RTLD_DEFAULT, "
-		    "\"crc32\")");
+		    "\"crc32\") (+ its local entry offset)");
 	kp_check_eq(kprobe_lookup_name("libz.so.1:crc32", 0), crc,
 		    "kprobe_lookup_name(\"libz.so.1:crc32\", 0)");
 	kp_check_eq(kprobe_lookup_name("libz:crc32", 0), crc,
 		    "kprobe_lookup_name(\"libz:crc32\", 0)");
-	kp_check_eq(kprobe_lookup_name("target_list_a", 0), target_list_a,
+	kp_check_eq(kprobe_lookup_name("target_list_a", 0),
+		    kp_probed_entry(target_list_a),
 		    "kprobe_lookup_name() of a static function");
-	kp_check_eq(kprobe_lookup_name("t_add", 3), t_add_second,
-		    "kprobe_lookup_name(\"t_add\", 3)");
+	kp_check_eq(kprobe_lookup_name("target_list_c", 0),
+		    kp_probed_entry(target_list_c),
+		    "kprobe_lookup_name() of a static function that uses the "
+		    "TOC on ppc64");
+	kp_check_eq(kprobe_lookup_name("t_add", T_ADD_SECOND_OFF),
+		    t_add_second, "kprobe_lookup_name(\"t_add\", %d)",
+		    T_ADD_SECOND_OFF);
 
 	kp_check_eq(kprobe_lookup_name("libkprobe_test_no_such_symbol", 0),
 		    NULL, "kprobe_lookup_name() of an unknown name");
@@ -260,4 +306,4 @@ int main(void)
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || __powerpc64__ */

@@ -38,6 +38,22 @@
 #endif
 
 /*
+ * t_add (targets_x86_64.S, targets_ppc64.S): long t_add(long a, long b),
+ * a + b in three instructions. The first copies a into a scratch register,
+ * T_ADD_DST(regs) in a handler; the second, t_add_second, starts
+ * T_ADD_SECOND_OFF bytes in; the function is T_ADD_SIZE bytes long.
+ */
+#if defined(__x86_64__)
+#define T_ADD_SECOND_OFF	3	/* movq %rdi, %rax */
+#define T_ADD_SIZE		7	/* + addq %rsi, %rax (3) + ret (1) */
+#define T_ADD_DST(regs)		((regs)->rax)
+#elif defined(__powerpc64__)
+#define T_ADD_SECOND_OFF	4	/* mr r5, r3 */
+#define T_ADD_SIZE		12	/* + add r3, r5, r4 + blr */
+#define T_ADD_DST(regs)		((regs)->gpr[5])
+#endif
+
+/*
  * A test file that cannot run on this host defines its main() with this, so
  * the reason shows in the log and meson counts it as skipped.
  */
@@ -101,6 +117,36 @@ static inline void text_read(const void *addr, uint8_t *buf, size_t n)
 static inline uint8_t text_byte(const void *addr)
 {
 	return *(const volatile uint8_t *)addr;
+}
+
+/*
+ * Where a probe on the function @fn (by its name, or by its own address)
+ * lands: @fn's first instruction; on ppc64 ELFv2 its local entry point
+ * when it has one, after the global entry's TOC setup (addis r2,r12,hi or
+ * lis r2,hi, then addi r2,r2,lo; or the large model's ld r2,-8(r12), then
+ * add r2,r2,r12), which is where calls from within its object enter. This
+ * reads the code, not the symbol table (st_other) the library reads, so
+ * the two are checked against each other. On ELFv1 @fn is a descriptor
+ * whose first word is the code address.
+ */
+static inline void *kp_probed_entry(const void *fn)
+{
+#if defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2
+	const volatile uint32_t *w = fn;
+	uint32_t w0 = w[0], w1 = w[1];
+
+	if (((w0 & 0xffff0000u) == 0x3c4c0000u ||	/* addis r2,r12,hi */
+	     (w0 & 0xffff0000u) == 0x3c400000u) &&	/* lis r2,hi */
+	    (w1 & 0xffff0000u) == 0x38420000u)		/* addi r2,r2,lo */
+		return (void *)(w + 2);
+	if (w0 == 0xe84cfff8u && w1 == 0x7c426214u)	/* ld; add */
+		return (void *)(w + 2);
+	return (void *)fn;
+#elif defined(__powerpc64__)
+	return *(void *const *)fn;
+#else
+	return (void *)fn;
+#endif
 }
 
 static inline void kp_print_bytes(const char *label, const uint8_t *b,
