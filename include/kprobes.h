@@ -163,6 +163,8 @@ int enable_kprobe(struct kprobe *p);
 /**
  * kprobe_lookup_name() - runtime address of @name + @offset.
  * @name: "sym" or "obj:sym", as kprobe.symbol_name.
+ * On ppc64 ELFv2, @offset 0 gives the local entry point (where a probe on
+ * the function goes), as the kernel's does.
  * Return: the address, or NULL if the name is unknown or ambiguous
  * (kprobe_last_error() says which).
  */
