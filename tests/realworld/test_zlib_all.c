@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Every function of a real library, probed: Debian's libz.so.1, built by
- * its compiler with its flags, not by us.
+ * its compiler with its flags, not by us. On x86_64 the host's; on ppc64le
+ * (ELFv2) the one in the cross sysroot, under qemu.
  *
  * The function symbols of the loaded libz (.dynsym, and .symtab when the
  * file has one) are read with libelf. A deterministic workload (deflate at
@@ -14,7 +15,11 @@
  *   pass 1     a probe at the entry of every function, one batch;
  *   pass 2     probes at the 2nd and 3rd instruction of every function
  *              (boundaries from Capstone), one batch: whatever the compiler
- *              put there runs out of line or is emulated.
+ *              put there runs out of line or is emulated; then the same
+ *              probes without post_handlers (boosted);
+ *   pass 3     a probe on every branch of the functions that ran at most
+ *              a few dozen times, one batch: every branch form the compiler
+ *              used there is emulated, taken and not taken.
  *
  * Every output byte (compressed streams, checksums, decompressed data, the
  * gzip files) must equal the reference's. Pass 1 counts each function's
@@ -22,15 +27,47 @@
  * count the same at the 2nd and 3rd instructions, which we only probe where
  * they are reached straight from the entry (no jump, ret or trap before
  * them), so every entry passes them exactly once. After each pass the first
- * 64 bytes of every function are what they were before the test.
+ * 64 bytes of every function are what they were before the test. Every
+ * post_handler checks where the probed instruction went: the next one, the
+ * branch target, or (conditional) either.
+ *
+ * ppc64le (ELFv2): instructions are 4 bytes (8 for Power10's prefixed
+ * ones, whose first word has primary opcode 1), decoded here from the
+ * ISA's fields; Capstone's PPC decoder only names them for messages. A
+ * function that sets up its TOC pointer has two entries: the global one
+ * (its symbol's address: `addis r2,r12,..; addi r2,r2,..`), which calls
+ * through the PLT or a function pointer take, and the local one after it
+ * (st_other), which direct calls from inside the object take and every
+ * call passes. So on ppc64:
+ *
+ *   pass 1     the probe asks for the function's own address and must land
+ *              on its local entry (kp.addr says where it went): it counts
+ *              every call;
+ *   pass 2     the 2nd and 3rd instructions from the local entry, as on
+ *              x86_64; the first call straight from it (bl, emulated: LR
+ *              must bring the callee back) and the instruction after it,
+ *              once per entry too; and the two words of the global entry,
+ *              which count the calls that came through it: never more than
+ *              pass 1 counted, and exactly the workload's own calls of the
+ *              function (libz's calls of its own functions take the local
+ *              entry, see check_gep_calls());
+ *   pass 3     also bdnz/bdz, bctrl, beqlr...: for blr and bctr the
+ *              post_handler must see the LR or CTR the pre_handler saw.
+ *
+ * Registration on ppc64 is checked both ways: an instruction the library's
+ * decoder declares unprobe-able (larx/stcx., traps, prefixed, bctar, bcctr
+ * with BO_2 clear) must be refused with -EOPNOTSUPP, and every other one
+ * must register.
  *
  * Handlers only touch the probe's own counters, with atomics: they run in
  * signal context.
  */
 #include "testutil.h"
 
-#if !defined(__x86_64__)
-KP_SKIP_MAIN("the instruction boundaries come from Capstone's x86_64 decoder")
+#if !defined(__x86_64__) && \
+	!(defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2)
+KP_SKIP_MAIN("instruction boundaries are only known here for x86_64 and "
+	     "ppc64 ELFv2 (ELFv1's function symbols are descriptors)")
 #else
 
 #include <capstone/capstone.h>
@@ -52,8 +89,26 @@ KP_SKIP_MAIN("the instruction boundaries come from Capstone's x86_64 decoder")
 #define TEXT_SAVE	64
 /* Instructions decoded at each function's start: entry, 2nd, 3rd. */
 #define MAX_INSN	3
+#if defined(__x86_64__)
+#define MAX_DECODE	MAX_INSN
+#else
+/* ppc64 decodes further, to find the first call straight from the entry:
+ * a probe on it and on the instruction it returns to (pass 2). */
+#define MAX_DECODE	32
+#endif
 /* Refusals we accept (documented unprobe-able instructions) per pass. */
 #define MAX_ACCEPTED_REFUSALS	3
+/* ppc64: words of a global entry probed (addis r2,r12; addi r2,r2). */
+#define MAX_GEP		2
+
+#if defined(__x86_64__)
+/* x86_64: docs/api.md's -EOPNOTSUPP list says what MAY be refused; an
+ * instruction on it that the library handles anyway is no error. */
+#define MUST_REFUSE	0
+#else
+/* ppc64: the decoder (src/arch/ppc64/insn.c) refuses exactly that list. */
+#define MUST_REFUSE	1
+#endif
 
 /* ---- the library under test: its functions ---- */
 
@@ -63,6 +118,8 @@ enum post_kind {
 	POST_NEXT,	/* straight-line: p->addr + size */
 	POST_TARGET,	/* jmp/call rel: the target */
 	POST_EITHER,	/* jcc/loop: the target or the next instruction */
+	POST_REG,	/* ppc64 bclr/bcctr: where LR/CTR pointed at the
+			 * pre_handler, or the next one if conditional */
 };
 
 struct zinsn {
@@ -73,6 +130,10 @@ struct zinsn {
 	uintptr_t target;
 	/* Control does not fall through to the next instruction. */
 	bool ends_straight_line;
+	/* ppc64: a branch that sets LR (bl, bcl, bctrl...): comes back. */
+	bool call;
+	/* ppc64 POST_REG: through CTR (else LR); may fall through. */
+	bool via_ctr, cond;
 	/* docs/api.md's -EOPNOTSUPP list: why this one may be refused. */
 	const char *unsupported;
 };
@@ -83,9 +144,20 @@ struct zfunc {
 	size_t size;
 	uint8_t saved[TEXT_SAVE];
 	size_t saved_len;
-	struct zinsn insn[MAX_INSN];
-	unsigned int ninsn;	/* decoded (up to MAX_INSN) */
+	/* ppc64 ELFv2: the local entry's offset from the symbol (st_other),
+	 * where every call passes; 0 elsewhere. */
+	unsigned int local;
+	/* From the entry every call passes (addr + local): insn[k].off is
+	 * from addr, so insn[0].off == local. */
+	struct zinsn insn[MAX_DECODE];
+	unsigned int ninsn;	/* decoded (up to MAX_DECODE) */
 	unsigned int nstraight;	/* of those, reached straight from the entry */
+	/* ppc64: the first call among those (an index), or 0: none. */
+	unsigned int call;
+	/* ppc64: the global entry's words before the local entry, all
+	 * straight-line (else ngep is 0). */
+	struct zinsn gep[MAX_GEP];
+	unsigned int ngep;
 	unsigned long pass1;	/* entry hits in pass 1 */
 	bool pass1_valid;
 };
@@ -96,6 +168,7 @@ static struct {
 	uintptr_t xstart[8], xend[8];	/* executable PT_LOAD segments */
 	int nx;
 	uintptr_t text_start, text_end;
+	uintptr_t plt_start, plt_end;	/* ppc64: .plt, the PLT slots */
 	int ndynsym, nsymtab;		/* function symbols read */
 } libz;
 
@@ -113,10 +186,18 @@ struct zprobe {
 	/* Written by the handlers (signal context): atomics only. */
 	unsigned long pre, post;
 	unsigned long bad_pre_ip, bad_post_ip, last_bad_post_ip;
+	/* POST_REG: LR or CTR as the pre_handler saw it. Emulated: its
+	 * post_handler runs in the same trap, nothing comes between. */
+	unsigned long reg_target;
 
 	struct zfunc *fn;
 	const struct zinsn *in;
-	unsigned int idx;	/* instruction index: 0 entry, 1, 2 */
+	unsigned int idx;	/* index in fn->insn (fn->gep if gep) */
+	bool gep;		/* ppc64: a word of the global entry (idx: which) */
+	/* What register_kprobe() is asked for: kp.addr and kp.offset. It
+	 * must land on fn->addr + in->off (kp.addr says where it did). */
+	uintptr_t req_addr;
+	unsigned int req_off;
 	int refused;		/* the errno of a refusal; 0 when registered */
 };
 
@@ -133,6 +214,12 @@ static int z_pre(struct kprobe *p, struct pt_regs *regs)
 	cnt_inc(&z->pre);
 	if (instruction_pointer(regs) != (unsigned long)p->addr)
 		cnt_inc(&z->bad_pre_ip);
+#if defined(__powerpc64__)
+	if (z->in->post == POST_REG)
+		__atomic_store_n(&z->reg_target, (z->in->via_ctr ? regs->ctr :
+						  regs->link) & ~3ul,
+				 __ATOMIC_RELAXED);
+#endif
 	return 0;
 }
 
@@ -155,6 +242,10 @@ static void z_post(struct kprobe *p, struct pt_regs *regs,
 		break;
 	case POST_EITHER:
 		ok = ip == next || ip == z->in->target;
+		break;
+	case POST_REG:
+		ok = ip == __atomic_load_n(&z->reg_target, __ATOMIC_RELAXED) ||
+		     (z->in->cond && ip == next);
 		break;
 	}
 	cnt_inc(&z->post);
@@ -210,7 +301,8 @@ static uintptr_t exec_end(uintptr_t addr)
 	return 0;
 }
 
-static void add_func(const char *name, uintptr_t addr, size_t size)
+static void add_func(const char *name, uintptr_t addr, size_t size,
+		     unsigned int local)
 {
 	struct zfunc *f;
 	size_t len;
@@ -241,6 +333,7 @@ static void add_func(const char *name, uintptr_t addr, size_t size)
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->addr = addr;
 	f->size = size;
+	f->local = local;
 }
 
 static int cmp_func(const void *a, const void *b)
@@ -248,6 +341,22 @@ static int cmp_func(const void *a, const void *b)
 	const struct zfunc *x = a, *y = b;
 
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * How far after its symbol a function's local entry lies, from st_other:
+ * ELFv2 (ppc64le) keeps (1 << v) >> 2 instructions there in bits 5-7 (0 and
+ * 1: no separate local entry). None elsewhere.
+ */
+static unsigned int local_entry(unsigned char st_other)
+{
+#if defined(__powerpc64__)
+	unsigned int v = (st_other >> 5) & 7;
+
+	return v < 2 ? 0 : ((1u << v) >> 2) * 4;
+#else
+	return 0;
+#endif
 }
 
 /* STT_FUNC and STT_GNU_IFUNC symbols, defined, with a size. Runtime
@@ -286,6 +395,10 @@ static int read_symbols(void)
 			libz.text_start = libz.base + sh.sh_addr;
 			libz.text_end = libz.text_start + sh.sh_size;
 		}
+		if (sname && !strcmp(sname, ".plt")) {
+			libz.plt_start = libz.base + sh.sh_addr;
+			libz.plt_end = libz.plt_start + sh.sh_size;
+		}
 		if (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB)
 			continue;
 		d = elf_getdata(scn, NULL);
@@ -311,7 +424,8 @@ static int read_symbols(void)
 				libz.ndynsym++;
 			else
 				libz.nsymtab++;
-			add_func(name, libz.base + s.st_value, s.st_size);
+			add_func(name, libz.base + s.st_value, s.st_size,
+				 local_entry(s.st_other));
 		}
 	}
 	elf_end(e);
@@ -323,6 +437,8 @@ static int read_symbols(void)
 /* ---- decoding (Capstone, before any probe is armed) ---- */
 
 static csh cs;
+
+#if defined(__x86_64__)
 
 /* docs/api.md, Errors, -EOPNOTSUPP: instructions that can neither run out
  * of line nor be emulated. Only these may be refused. */
@@ -423,6 +539,259 @@ static void decode_funcs(void)
 	}
 }
 
+/* Every jump, call and ret in @f (linear decode of its symbol's range),
+ * but those docs/api.md lists as unprobe-able: into *@out. */
+static unsigned int decode_branches(const struct zfunc *f, struct zinsn **out)
+{
+	const uint8_t *code = (const uint8_t *)f->addr;
+	size_t left = f->size;
+	uint64_t addr = f->addr;
+	cs_insn *in = cs_malloc(cs);
+	unsigned int n = 0;
+
+	*out = NULL;
+	while (left && cs_disasm_iter(cs, &code, &left, &addr, in)) {
+		struct zinsn z = { 0 };
+
+		if (!cs_insn_group(cs, in, X86_GRP_JUMP) &&
+		    !cs_insn_group(cs, in, X86_GRP_CALL) &&
+		    !cs_insn_group(cs, in, X86_GRP_RET))
+			continue;
+		classify(in, &z, f->addr);
+		if (z.unsupported)
+			continue;
+		*out = realloc(*out, (n + 1) * sizeof(**out));
+		if (!*out)
+			abort();
+		(*out)[n++] = z;
+	}
+	cs_free(in, 1);
+	return n;
+}
+
+#else /* ppc64 */
+
+/*
+ * ppc64 is decoded here from the ISA's fields (Power ISA 3.1, Book I), not
+ * by asking the library: the test's idea of what is a branch, where it
+ * goes and what may not be probed must not share a bug with it. Capstone 4
+ * only names the instruction, and may not know every Power9/10 one.
+ */
+#define PPC_OPCD(w)	((w) >> 26)
+#define PPC_XO10(w)	(((w) >> 1) & 0x3ff)
+#define PPC_BO(w)	(((w) >> 21) & 0x1f)
+#define PPC_LK(w)	((w) & 1)
+#define PPC_AA(w)	((w) & 2)
+/* BO = 1z1zz: branch always (no condition, no CTR decrement). */
+#define PPC_BO_ALWAYS(bo)	(((bo) & 0x14) == 0x14)
+
+static int64_t sext(uint64_t v, unsigned int bits)
+{
+	uint64_t m = 1ull << (bits - 1);
+
+	v &= (1ull << bits) - 1;
+	return (int64_t)((v ^ m) - m);
+}
+
+static uint32_t word_at(uintptr_t addr)
+{
+	uint32_t w;
+	uint8_t b[4];
+
+	text_read((const void *)addr, b, 4);
+	memcpy(&w, b, 4);
+	return w;
+}
+
+/*
+ * The library's documented refusals on ppc64 (src/arch/ppc64/insn.c,
+ * ppc_decode): instructions that cannot run apart from where they are and
+ * cannot be emulated. Exactly these must be refused, with -EOPNOTSUPP.
+ */
+static const char *unsupported_reason(uint32_t w)
+{
+	switch (PPC_OPCD(w)) {
+	case 1:
+		return "prefixed (Power10): the suffix cannot run alone";
+	case 2:
+		return "tdi (trap)";
+	case 3:
+		return "twi (trap)";
+	case 19:
+		if (PPC_XO10(w) == 560)
+			return "bctar: TAR is not in struct pt_regs";
+		if (PPC_XO10(w) == 528 && !(PPC_BO(w) & 4))
+			return "bcctr with BO_2 clear (an invalid form)";
+		return NULL;
+	case 31:
+		switch (PPC_XO10(w)) {
+		case 4:
+			return "tw (trap)";
+		case 68:
+			return "td (trap)";
+		case 20: case 52: case 84: case 116: case 276:
+			return "load and reserve (l*arx): its reservation "
+			       "cannot be kept out of line";
+		case 150: case 182: case 214: case 694: case 726:
+			return "store conditional (st*cx.): its reservation "
+			       "cannot be kept out of line";
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The instruction at @addr (@left bytes of the function from there), its
+ * offset from @start. Returns its size: 4, or 8 for a prefixed one.
+ *
+ * After it: relative b/bc go to their target (bc: or the next word); blr,
+ * bctr and their conditional forms go where LR or CTR said before them
+ * (or to the next word); everything else runs from a slot and continues at
+ * the next word. A branch with LK=1 comes back to the next word (zlib neither
+ * longjmps nor throws; `bcl 20,31,$+4` "returns" there at once), so only a
+ * branch without it ends the straight line from the entry.
+ */
+static unsigned int classify(uintptr_t addr, size_t left, struct zinsn *z,
+			     uintptr_t start)
+{
+	uint32_t w = word_at(addr);
+	unsigned int bo = PPC_BO(w);
+	cs_insn *in;
+
+	z->off = (unsigned int)(addr - start);
+	z->size = PPC_OPCD(w) == 1 && left >= 8 ? 8 : 4;
+	text_read((const void *)addr, z->bytes, z->size);
+	z->unsupported = unsupported_reason(w);
+	z->post = POST_NEXT;
+	z->target = 0;
+	z->ends_straight_line = false;
+	z->call = false;
+	z->via_ctr = z->cond = false;
+	if (PPC_OPCD(w) == 1)
+		snprintf(z->text, sizeof(z->text), "prefixed %08x %08x", w,
+			 z->size == 8 ? word_at(addr + 4) : 0);
+	else if (cs_disasm(cs, z->bytes, 4, addr, 1, &in) == 1) {
+		snprintf(z->text, sizeof(z->text), "%s%s%s", in->mnemonic,
+			 in->op_str[0] ? " " : "", in->op_str);
+		cs_free(in, 1);
+	} else {
+		snprintf(z->text, sizeof(z->text), ".long %#010x", w);
+	}
+
+	switch (PPC_OPCD(w)) {
+	case 18:				/* b, ba, bl, bla */
+		z->target = (PPC_AA(w) ? 0 : addr) +
+			    (uint64_t)sext(w & 0x03fffffc, 26);
+		z->post = POST_TARGET;
+		z->ends_straight_line = !PPC_LK(w);
+		z->call = PPC_LK(w);
+		break;
+	case 16:				/* bc, bca, bcl, bcla */
+		z->target = (PPC_AA(w) ? 0 : addr) +
+			    (uint64_t)sext(w & 0xfffc, 16);
+		z->post = PPC_BO_ALWAYS(bo) ? POST_TARGET : POST_EITHER;
+		z->ends_straight_line = !PPC_LK(w);
+		z->call = PPC_LK(w);
+		break;
+	case 19:
+		if (PPC_XO10(w) == 16 || PPC_XO10(w) == 528) {
+			/* bclr, bcctr: to LR or CTR as they were before */
+			z->post = POST_REG;
+			z->via_ctr = PPC_XO10(w) == 528;
+			z->cond = !PPC_BO_ALWAYS(bo);
+			z->ends_straight_line = !PPC_LK(w);
+			z->call = PPC_LK(w);
+		}
+		break;
+	}
+	if (z->unsupported) {
+		z->post = POST_ANY;
+		z->ends_straight_line = true;
+		z->call = false;
+	}
+	return z->size;
+}
+
+static void decode_funcs(void)
+{
+	int i;
+
+	for (i = 0; i < nfuncs; i++) {
+		struct zfunc *f = &funcs[i];
+		size_t room = exec_end(f->addr) - f->addr;
+		size_t end = f->size < room ? f->size : room;
+		size_t off;
+		unsigned int k;
+
+		f->saved_len = room < TEXT_SAVE ? room : TEXT_SAVE;
+		text_read((const void *)f->addr, f->saved, f->saved_len);
+
+		if (f->local >= end || (f->local & 3)) {
+			printf("%s: local entry +%u outside the function, "
+			       "taken as none\n", f->name, f->local);
+			f->local = 0;
+		}
+		/* The global entry: probed only if every word of it runs
+		 * straight into the local entry (addis; addi: it does). */
+		f->ngep = 0;
+		for (off = 0; off < f->local; off += 4) {
+			struct zinsn z = { 0 };
+
+			classify(f->addr + off, end - off, &z, f->addr);
+			if (z.ends_straight_line || z.size != 4 ||
+			    f->ngep == MAX_GEP) {
+				f->ngep = 0;
+				break;
+			}
+			f->gep[f->ngep++] = z;
+		}
+
+		f->ninsn = 0;
+		for (off = f->local; off + 4 <= end && f->ninsn < MAX_DECODE;
+		     off += f->insn[f->ninsn++].size)
+			classify(f->addr + off, end - off, &f->insn[f->ninsn],
+				 f->addr);
+		f->nstraight = f->ninsn ? 1 : 0;
+		for (k = 1; k < f->ninsn && !f->insn[k - 1].ends_straight_line;
+		     k++)
+			f->nstraight = k + 1;
+		f->call = 0;
+		for (k = 1; k < f->nstraight && !f->call; k++)
+			if (f->insn[k].call)
+				f->call = k;
+	}
+}
+
+/* Every branch in @f from its local entry (b, bc, bclr, bcctr, with and
+ * without link), but the unprobe-able ones: into *@out. */
+static unsigned int decode_branches(const struct zfunc *f, struct zinsn **out)
+{
+	size_t room = exec_end(f->addr) - f->addr;
+	size_t end = f->size < room ? f->size : room, off;
+	unsigned int n = 0;
+
+	*out = NULL;
+	for (off = f->local; off + 4 <= end; ) {
+		uint32_t w = word_at(f->addr + off);
+		struct zinsn z = { 0 };
+		bool branch = PPC_OPCD(w) == 16 || PPC_OPCD(w) == 18 ||
+			      (PPC_OPCD(w) == 19 && (PPC_XO10(w) == 16 ||
+						     PPC_XO10(w) == 528));
+
+		off += classify(f->addr + off, end - off, &z, f->addr);
+		if (!branch || z.unsupported)
+			continue;
+		*out = realloc(*out, (n + 1) * sizeof(**out));
+		if (!*out)
+			abort();
+		(*out)[n++] = z;
+	}
+	return n;
+}
+
+#endif /* ppc64 */
+
 static int cmp_uptr(const void *a, const void *b)
 {
 	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
@@ -430,13 +799,28 @@ static int cmp_uptr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void add_branch_target(uintptr_t target)
+{
+	static size_t cap;
+
+	if (nbranch_targets == cap) {
+		cap = cap ? 2 * cap : 1024;
+		branch_targets = realloc(branch_targets,
+					 cap * sizeof(*branch_targets));
+		if (!branch_targets)
+			abort();
+	}
+	branch_targets[nbranch_targets++] = target;
+}
+
+#if defined(__x86_64__)
 /* Linear sweep of .text (gcc output: no data in it) for the targets of
  * direct jumps and calls: a probe at such a target is also reached other
  * than from its function's entry. */
 static void collect_branch_targets(void)
 {
 	const uint8_t *code = (const uint8_t *)libz.text_start;
-	size_t left = libz.text_end - libz.text_start, cap = 0;
+	size_t left = libz.text_end - libz.text_start;
 	uint64_t addr = libz.text_start;
 	cs_insn *in = cs_malloc(cs);
 
@@ -453,19 +837,39 @@ static void collect_branch_targets(void)
 		x = &in->detail->x86;
 		if (x->op_count != 1 || x->operands[0].type != X86_OP_IMM)
 			continue;
-		if (nbranch_targets == cap) {
-			cap = cap ? 2 * cap : 1024;
-			branch_targets = realloc(branch_targets,
-						 cap * sizeof(*branch_targets));
-			if (!branch_targets)
-				abort();
-		}
-		branch_targets[nbranch_targets++] = x->operands[0].imm;
+		add_branch_target(x->operands[0].imm);
 	}
 	cs_free(in, 1);
 	qsort(branch_targets, nbranch_targets, sizeof(*branch_targets),
 	      cmp_uptr);
 }
+#else
+/*
+ * Sweep of .text, word by word, for the targets of b and bc (calls
+ * included): a probe at such a target is also reached other than from its
+ * function's entry. gcc puts traceback tables and switch tables among the
+ * code; their words have primary opcode 0, so they add no target (and an
+ * extra target only loosens a count check).
+ */
+static void collect_branch_targets(void)
+{
+	uintptr_t addr = libz.text_start;
+
+	while (addr + 4 <= libz.text_end) {
+		uint32_t w = word_at(addr);
+		uintptr_t base = PPC_AA(w) ? 0 : addr;
+
+		if (PPC_OPCD(w) == 18)
+			add_branch_target(base +
+					  (uint64_t)sext(w & 0x03fffffc, 26));
+		else if (PPC_OPCD(w) == 16)
+			add_branch_target(base + (uint64_t)sext(w & 0xfffc, 16));
+		addr += PPC_OPCD(w) == 1 ? 8 : 4;
+	}
+	qsort(branch_targets, nbranch_targets, sizeof(*branch_targets),
+	      cmp_uptr);
+}
+#endif
 
 static bool is_branch_target(uintptr_t addr)
 {
@@ -1403,8 +1807,8 @@ static bool same_output(const struct transcript *got, const char *pass)
 static void zprobe_init(struct zprobe *z)
 {
 	memset(&z->kp, 0, sizeof(z->kp));
-	z->kp.addr = (kprobe_opcode_t *)z->fn->addr;
-	z->kp.offset = z->in->off;
+	z->kp.addr = (kprobe_opcode_t *)z->req_addr;
+	z->kp.offset = z->req_off;
 	z->kp.pre_handler = z_pre;
 	z->kp.post_handler = with_post ? z_post : NULL;
 	cnt_set(&z->pre, 0);
@@ -1419,19 +1823,31 @@ static void describe(const struct zprobe *z, char *buf, size_t n)
 	size_t o;
 	unsigned int i;
 
-	o = snprintf(buf, n, "%s+%#x (%#lx): %s [", z->fn->name, in->off,
-		     (unsigned long)(z->fn->addr + in->off), in->text);
+	o = snprintf(buf, n, "%s+%#x (%#lx)%s: %s [", z->fn->name, in->off,
+		     (unsigned long)(z->fn->addr + in->off),
+		     z->gep ? " global entry" : "", in->text);
 	for (i = 0; i < in->size && i < 16 && o + 4 < n; i++)
 		o += snprintf(buf + o, n - o, "%s%02x", i ? " " : "",
 			      in->bytes[i]);
 	snprintf(buf + o, n - o, "]");
 }
 
+/* Is the probe at @addr armed: its first instruction the breakpoint? */
+static bool bp_armed(const void *addr)
+{
+#if defined(__x86_64__)
+	return text_byte(addr) == KP_BREAKPOINT;
+#else
+	return word_at((uintptr_t)addr) == 0x7fe00008u;	/* trap */
+#endif
+}
+
 /*
  * One register_kprobes() for all of @z. When the batch is refused, find
  * which probes the library refuses (one at a time), report each by name,
  * instruction and errno, and register the batch without them. Refusing is
- * acceptable only for an instruction docs/api.md lists under -EOPNOTSUPP.
+ * acceptable only for an instruction docs/api.md lists under -EOPNOTSUPP;
+ * where MUST_REFUSE, registering one of those is an error too.
  */
 static void register_pass(struct zprobe *z, int n, const char *pass)
 {
@@ -1496,6 +1912,13 @@ static void register_pass(struct zprobe *z, int n, const char *pass)
 	for (i = 0; i < n; i++) {
 		if (z[i].refused)
 			continue;
+		if (MUST_REFUSE && z[i].in->unsupported) {
+			describe(&z[i], d, sizeof(d));
+			print_error("ERROR: %s: %s registered, but it must be "
+				    "refused with -EOPNOTSUPP: %s\n", pass, d,
+				    z[i].in->unsupported);
+			wrong++;
+		}
 		if ((uintptr_t)z[i].kp.addr != z[i].fn->addr + z[i].in->off) {
 			describe(&z[i], d, sizeof(d));
 			print_error("ERROR: %s: %s registered at %p\n", pass,
@@ -1504,16 +1927,20 @@ static void register_pass(struct zprobe *z, int n, const char *pass)
 		}
 		if (kprobe_optimized(&z[i].kp))
 			optimized++;
-		else if (text_byte(z[i].kp.addr) != KP_BREAKPOINT)
+		else if (!bp_armed(z[i].kp.addr))
 			unarmed++;
 	}
 	printf("%s: %d probes registered in one batch, %d refused, %d "
 	       "jump-optimized\n", pass, nreg, n - nreg, optimized);
 	kp_check_eq(unarmed, 0, "%s: registered probes neither optimized "
-		    "nor with int3 as their first byte", pass);
-	kp_check_eq(wrong, 0, "%s: refusals of probe-able instructions (or "
-		    "probes registered at the wrong address), listed above",
-		    pass);
+		    "nor with the breakpoint as their first instruction", pass);
+#if defined(__powerpc64__)
+	kp_check_eq(optimized, 0, "%s: jump-optimized probes on ppc64, which "
+		    "has no jump optimization", pass);
+#endif
+	kp_check_eq(wrong, 0, "%s: refusals of probe-able instructions, "
+		    "registrations of unprobe-able ones or probes registered "
+		    "at the wrong address, listed above", pass);
 	kp_check(accepted <= MAX_ACCEPTED_REFUSALS,
 		 "%s: %d probes refused, more than a handful (%d)", pass,
 		 accepted, MAX_ACCEPTED_REFUSALS);
@@ -1673,6 +2100,12 @@ static void test_entry_probes(void **state)
 		pass1_probes[i].in = funcs[i].ninsn ? &funcs[i].insn[0] :
 						      &unknown_insn;
 		pass1_probes[i].idx = 0;
+		pass1_probes[i].gep = false;
+		/* The function's own address: on ppc64 the library must put
+		 * the probe on the local entry, insn[0] (register_pass()
+		 * checks kp.addr). */
+		pass1_probes[i].req_addr = funcs[i].addr;
+		pass1_probes[i].req_off = 0;
 		funcs[i].pass1_valid = false;
 	}
 	register_pass(pass1_probes, npass1, "pass 1 (entries)");
@@ -1792,11 +2225,212 @@ static void test_entry_probes(void **state)
 	kp_test_done();
 }
 
-/* Pass 2: the 2nd and 3rd instructions of every function. */
+#if defined(__powerpc64__)
+/* How many of libz's own PLT slots (ld.so fills them) hold @addr. */
+static int plt_slots_holding(uintptr_t addr)
+{
+	uintptr_t p;
+	int n = 0;
+
+	for (p = libz.plt_start; p + 8 <= libz.plt_end; p += 8)
+		n += *(const volatile uintptr_t *)p == addr;
+	return n;
+}
+
+/*
+ * ppc64: who comes in through a global entry. The executable's PLT stubs
+ * enter libz there (with r12 = that address, as ELFv2 wants). libz's own
+ * calls of its exported functions go through its PLT too, but glibc's
+ * ld.so binds such a slot to the local entry when caller and callee share
+ * a TOC (ppc64_local_entry_offset()), and direct calls branch to the local
+ * entry. So when none of libz's PLT slots holds a function's global
+ * address (read here, after runs that bound every slot the workload uses),
+ * its global entry counts exactly the workload's own calls of it: known
+ * for the functions below, 0 for those only zlib calls.
+ */
+static int check_gep_calls(int ngep)
+{
+	const struct zcalls *c = &probed_run.calls;
+	const struct {
+		const char *name;
+		unsigned long calls;
+	} known[] = {
+		{ "deflateInit2_", c->deflateInit2_ },
+		{ "deflateInit_", c->deflateInit_ },
+		{ "deflate", c->deflate },
+		{ "deflateEnd", c->deflateEnd },
+		{ "deflateBound", c->deflateBound },
+		{ "inflateInit2_", c->inflateInit2_ },
+		{ "inflateInit_", c->inflateInit_ },
+		{ "inflate", c->inflate },
+		{ "inflateEnd", c->inflateEnd },
+		{ "compress2", c->compress2 },
+		{ "compressBound", c->compressBound },
+		{ "uncompress", c->uncompress },
+		{ "crc32", c->crc32 },
+		{ "adler32", c->adler32 },
+		{ ZNAME(crc32_combine), c->crc32_combine },
+		{ ZNAME(adler32_combine), c->adler32_combine },
+		{ ZNAME(gzopen), c->gzopen },
+		{ "gzwrite", c->gzwrite },
+		{ "gzread", c->gzread },
+		{ "gzclose", c->gzclose },
+		/* Called only from inside zlib (check_count()'s list). */
+		{ "crc32_z", 0 },
+		{ "adler32_z", 0 },
+		{ "deflateReset", 0 },
+		{ "deflateResetKeep", 0 },
+		{ "inflateReset", 0 },
+		{ "inflateReset2", 0 },
+		{ "inflateResetKeep", 0 },
+		{ "uncompress2", 0 },
+		{ "gzclose_r", 0 },
+		{ "gzclose_w", 0 },
+	};
+	int i, j, bad = 0, exact = 0, plt_local = 0, plt_global = 0;
+	int plt_single = 0;
+	char d[256];
+
+	for (i = 0; i < nfuncs; i++) {
+		if (!funcs[i].local) {
+			plt_single += plt_slots_holding(funcs[i].addr);
+			continue;
+		}
+		plt_global += plt_slots_holding(funcs[i].addr);
+		plt_local += plt_slots_holding(funcs[i].addr + funcs[i].local);
+	}
+	printf("pass 2: %d probes on global entries; libz's PLT slots bound "
+	       "to its own functions: %d to local entries, %d to global "
+	       "ones, %d to functions with a single entry\n", ngep,
+	       plt_local, plt_global, plt_single);
+	for (i = 0; i < (int)(sizeof(known) / sizeof(known[0])); i++) {
+		struct zfunc *f = func_named(known[i].name);
+
+		if (!f) {
+			print_error("ERROR: pass 2: %s is not among libz's "
+				    "functions\n", known[i].name);
+			bad++;
+			continue;
+		}
+		if (!f->ngep)
+			continue;	/* no TOC setup, one entry */
+		if (plt_slots_holding(f->addr)) {
+			printf("pass 2: %s: libz calls it through a PLT slot "
+			       "bound to its global entry: its count there is "
+			       "only bounded\n", f->name);
+			continue;
+		}
+		for (j = 0; j < npass2; j++) {
+			struct zprobe *z = &pass2_probes[j];
+			unsigned long got = cnt_get(&z->pre);
+
+			if (!z->gep || z->fn != f || z->refused)
+				continue;
+			exact++;
+			if (got == known[i].calls)
+				continue;
+			describe(z, d, sizeof(d));
+			print_error("ERROR: pass 2: %s: %lu hits on the global "
+				    "entry, but the workload called %s %lu "
+				    "times (and zlib's own calls take the "
+				    "local entry)\n", d, got, known[i].name,
+				    known[i].calls);
+			bad++;
+		}
+	}
+	printf("pass 2: %d global-entry counts equal to the workload's own "
+	       "calls (checked)\n", exact);
+	if (!exact) {
+		print_error("ERROR: pass 2: no global-entry count could be "
+			    "checked exactly\n");
+		bad++;
+	}
+	return bad;
+}
+#endif
+
+/*
+ * ppc64: the count of a probe on the global entry. Every path through it
+ * goes on to the local entry, so it is at most what pass 1 counted there.
+ * Its two words run one after the other: the same count, unless something
+ * branches to the second. (check_gep_calls() says how many exactly.)
+ */
+static bool check_gep_count(const struct zprobe *z, const struct zprobe *prev)
+{
+	unsigned long got = cnt_get(&z->pre), want = z->fn->pass1;
+	char d[256];
+
+	describe(z, d, sizeof(d));
+	if (got > want) {
+		print_error("ERROR: pass 2: %s: %lu hits on the global entry, "
+			    "but the local entry after it was hit only %lu "
+			    "times in pass 1\n", d, got, want);
+		return false;
+	}
+	if (prev && prev->gep && prev->fn == z->fn && !prev->refused &&
+	    prev->idx + 1 == z->idx &&
+	    !is_branch_target(z->fn->addr + z->in->off) &&
+	    cnt_get(&prev->pre) != got) {
+		print_error("ERROR: pass 2: %s: %lu hits, but the global "
+			    "entry's previous word %lu\n", d, got,
+			    cnt_get(&prev->pre));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The instructions of @f that pass 2 probes, by index in f->insn: the 2nd
+ * and 3rd; on ppc64 also the first call straight from the entry and the
+ * instruction it returns to, once per call (bl's LR, emulated, brings it
+ * back there). Every one of them runs exactly once per entry.
+ */
+static unsigned int pass2_sites(const struct zfunc *f, unsigned int *k)
+{
+	unsigned int i, n = 0;
+
+	for (i = 1; i < f->nstraight && i < MAX_INSN; i++)
+		k[n++] = i;
+	for (i = f->call; f->call && i <= f->call + 1 && i < f->nstraight;
+	     i++)
+		if (i >= MAX_INSN)
+			k[n++] = i;
+	return n;
+}
+
+/*
+ * ppc64: a probe on word @k of @f's global entry. Word 0 is the function's
+ * own address, which the library takes to mean its local entry (pass 1);
+ * asked for as the word before it plus 4, it is just an address.
+ */
+static bool gep_probe(struct zprobe *z, struct zfunc *f, unsigned int k)
+{
+	const struct zinsn *in = &f->gep[k];
+
+	z->fn = f;
+	z->in = in;
+	z->idx = k;
+	z->gep = true;
+	z->req_addr = f->addr + in->off;
+	z->req_off = 0;
+	if (in->off)
+		return true;
+	/* Not across the start of the executable segment. */
+	if (exec_end(f->addr - 4) != exec_end(f->addr))
+		return false;
+	z->req_addr = f->addr - 4;
+	z->req_off = 4;
+	return true;
+}
+
+/* Pass 2: the 2nd and 3rd instructions of every function (ppc64: from
+ * the local entry, and the global entry's words). */
 static void offset_pass(const char *pass_name)
 {
 	unsigned long total = 0;
 	int i, k, bad = 0, checked = 0, targets = 0, ran = 0;
+	int ngep = 0, ncalls = 0;
+	unsigned int sites[MAX_INSN + 2], nsites;
 	bool have_pass1 = false;
 
 	npass2 = 0;
@@ -1804,14 +2438,25 @@ static void offset_pass(const char *pass_name)
 		struct zfunc *f = &funcs[i];
 
 		have_pass1 |= f->pass1_valid;
-		for (k = 1; k < (int)f->nstraight; k++) {
+		nsites = pass2_sites(f, sites);
+		for (k = 0; k < (int)nsites; k++) {
 			struct zprobe *z = &pass2_probes[npass2++];
 
 			z->fn = f;
-			z->in = &f->insn[k];
-			z->idx = k;
+			z->in = &f->insn[sites[k]];
+			z->idx = sites[k];
+			z->gep = false;
+			z->req_addr = f->addr;
+			z->req_off = z->in->off;
+			ncalls += z->in->call;
 		}
+		for (k = 0; k < (int)f->ngep; k++)
+			if (gep_probe(&pass2_probes[npass2], f, k))
+				npass2++, ngep++;
 	}
+	if (ncalls || ngep)
+		printf("pass 2: %d probes on calls straight from the entry, "
+		       "%d on global entries\n", ncalls, ngep);
 	printf("pass 2: %d probes on %d functions; no straight-line 2nd "
 	       "instruction in:", npass2, nfuncs);
 	for (i = 0; i < nfuncs; i++)
@@ -1848,6 +2493,11 @@ static void offset_pass(const char *pass_name)
 		if (z->refused || !z->fn->pass1_valid)
 			continue;
 		checked++;
+		if (z->gep) {
+			if (!check_gep_count(z, i ? &z[-1] : NULL))
+				bad++;
+			continue;
+		}
 		if (got == want)
 			continue;
 		describe(z, d, sizeof(d));
@@ -1877,6 +2527,10 @@ static void offset_pass(const char *pass_name)
 	printf("pass 2: %lu hits on %d probes, workload %.3f s; %d counts "
 	       "compared with pass 1 (%d at jump targets)\n", total, ran,
 	       probed_run.seconds, checked, targets);
+#if defined(__powerpc64__)
+	if (ngep)
+		bad += check_gep_calls(ngep);
+#endif
 	kp_check_eq(bad, 0, "pass 2: probes whose count differs from their "
 		    "function's entry count in pass 1, listed above");
 	kp_test_done();
@@ -1896,9 +2550,137 @@ static void test_offset_probes_boosted(void **state)
 	with_post = true;
 }
 
+/*
+ * Pass 3: every branch (x86_64: jmp, jcc, call, ret; ppc64: b, bc, bclr,
+ * bcctr and their link forms, bdnz and friends included) of the functions
+ * that ran at most PASS3_MAX_CALLS times in pass 1, one batch, with
+ * post_handlers: branches are what the library emulates rather than runs
+ * from a slot, and this takes every form the compiler used in them, not
+ * only those near an entry. The output must equal the reference's, every
+ * post_handler must see the branch's target or (conditional) the next
+ * instruction, and nothing may be missed.
+ */
+#define PASS3_MAX_CALLS	64
+
+static const char *const pass3_skip[] = {
+	/* Ran once, but its decoding loop takes ~10^5 turns: as many traps
+	 * per branch in it. */
+	"inflateBack",
+};
+
+static bool pass3_wanted(const struct zfunc *f)
+{
+	size_t i;
+
+	if (!f->pass1_valid || !f->pass1 || f->pass1 > PASS3_MAX_CALLS)
+		return false;
+	for (i = 0; i < sizeof(pass3_skip) / sizeof(pass3_skip[0]); i++)
+		if (func_named(pass3_skip[i]) == f)
+			return false;
+	return true;
+}
+
+static void test_branch_probes(void **state)
+{
+	static struct zprobe *z;
+	static struct zinsn *all;
+	struct {
+		char name[16];
+		unsigned int probes, hit;
+		unsigned long hits;
+	} kind[96];
+	unsigned int nkind = 0;
+	unsigned long total = 0;
+	int i, j, n = 0, nf = 0, ran = 0;
+	bool have_pass1 = false;
+
+	free(z);
+	free(all);
+	z = NULL;
+	all = NULL;
+	for (i = 0; i < nfuncs; i++) {
+		struct zinsn *br;
+		unsigned int nb;
+
+		have_pass1 |= funcs[i].pass1_valid;
+		if (!pass3_wanted(&funcs[i]))
+			continue;
+		nb = decode_branches(&funcs[i], &br);
+		all = realloc(all, (n + nb + 1) * sizeof(*all));
+		z = realloc(z, (n + nb + 1) * sizeof(*z));
+		if (!all || !z)
+			abort();
+		for (j = 0; j < (int)nb; j++) {
+			memset(&z[n], 0, sizeof(z[n]));
+			all[n] = br[j];
+			z[n].fn = &funcs[i];
+			z[n].idx = j;
+			z[n].req_addr = funcs[i].addr;
+			z[n].req_off = br[j].off;
+			n++;
+		}
+		free(br);
+		nf++;
+	}
+	kp_check(have_pass1, "pass 3 picks its functions from pass 1's "
+		 "counts, and pass 1 did not run");
+	kp_check(n > 0, "pass 3: no branch found in %d functions", nf);
+	for (i = 0; i < n; i++)
+		z[i].in = &all[i];
+	printf("pass 3: %d probes on the branches of %d functions that ran "
+	       "1 to %d times\n", n, nf, PASS3_MAX_CALLS);
+
+	with_post = true;
+	register_pass(z, n, "pass 3 (branches)");
+	for (i = 0; i < n; i++) {
+		cnt_set(&z[i].pre, 0);
+		cnt_set(&z[i].post, 0);
+	}
+	run_workload(&probed_run);
+	unregister_kprobes(cleanup_kps, cleanup_n);
+
+	check_text_restored("after pass 3");
+	kp_check(same_output(&probed_run, "pass 3"),
+		 "pass 3: the workload's output must equal the unprobed "
+		 "run's");
+	check_probe_sanity(z, n, "pass 3");
+
+	/* Which forms ran, by mnemonic. */
+	for (i = 0; i < n; i++) {
+		unsigned long got = cnt_get(&z[i].pre);
+		char name[16];
+		unsigned int k;
+
+		sscanf(z[i].in->text, "%15s", name);
+		for (k = 0; k < nkind && strcmp(kind[k].name, name); k++)
+			;
+		if (k == nkind && nkind < sizeof(kind) / sizeof(kind[0])) {
+			memset(&kind[k], 0, sizeof(kind[k]));
+			snprintf(kind[k].name, sizeof(kind[k].name), "%s",
+				 name);
+			nkind++;
+		}
+		if (k < nkind) {
+			kind[k].probes++;
+			kind[k].hit += got != 0;
+			kind[k].hits += got;
+		}
+		total += got;
+		ran += got != 0;
+	}
+	printf("pass 3: %lu hits on %d probes, workload %.3f s; by "
+	       "mnemonic (probes, of which hit, hits):\n", total, ran,
+	       probed_run.seconds);
+	for (i = 0; i < (int)nkind; i++)
+		printf("  %-10s %5u %5u %9lu\n", kind[i].name, kind[i].probes,
+		       kind[i].hit, kind[i].hits);
+	kp_check(ran > 0, "pass 3: none of the %d branch probes was hit", n);
+	kp_test_done();
+}
+
 static void test_text_restored(void **state)
 {
-	check_text_restored("after both passes");
+	check_text_restored("after all passes");
 	kp_test_done();
 }
 
@@ -1911,10 +2693,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_offset_probes_boosted,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_branch_probes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_text_restored, setup,
 						teardown),
 	};
-	int i, n2 = 0, ret;
+	int i, n2 = 0, nlocal = 0, ret;
 
 	/* cmocka reports on stderr: keep our lines in order with its. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1923,20 +2707,34 @@ int main(void)
 		printf("SKIP: libz.so.1 is not loaded in this process\n");
 		return KP_EXIT_SKIP;
 	}
-	if (read_symbols() || !nfuncs || !libz.text_end) {
+	if (read_symbols() || nfuncs <= 0 || !libz.text_end) {
 		printf("no function symbols or no .text in %s\n", libz.path);
 		return 1;
 	}
+#if defined(__x86_64__)
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK ||
 	    cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK) {
 		printf("Capstone cannot open an x86_64 decoder\n");
 		return 1;
 	}
+#else
+	/* Only for the instructions' names in messages. */
+	if (cs_open(CS_ARCH_PPC, CS_MODE_64 | CS_MODE_LITTLE_ENDIAN,
+		    &cs) != CS_ERR_OK) {
+		printf("Capstone cannot open a ppc64le decoder\n");
+		return 1;
+	}
+#endif
 	decode_funcs();
 	collect_branch_targets();
-	for (i = 0; i < nfuncs; i++)
-		n2 += funcs[i].nstraight > 1 ? funcs[i].nstraight - 1 : 0;
-	pass1_probes = calloc(nfuncs, sizeof(*pass1_probes));
+	for (i = 0; i < nfuncs; i++) {
+		unsigned int sites[MAX_INSN + 2];
+
+		n2 += pass2_sites(&funcs[i], sites);
+		n2 += funcs[i].ngep;
+		nlocal += funcs[i].local != 0;
+	}
+	pass1_probes = calloc((unsigned int)nfuncs, sizeof(*pass1_probes));
 	pass2_probes = calloc(n2 ? n2 : 1, sizeof(*pass2_probes));
 	if (!pass1_probes || !pass2_probes)
 		return 1;
@@ -1948,6 +2746,9 @@ int main(void)
 	       "branch targets in .text\n", libz.path, zlibVersion(),
 	       (unsigned long)libz.base, libz.ndynsym + libz.nsymtab,
 	       libz.ndynsym, libz.nsymtab, nfuncs, nbranch_targets);
+	if (nlocal)
+		printf("%d functions have a local entry after their global "
+		       "one\n", nlocal);
 	printf("reference run: %d output sections, %zu bytes, %.3f s\n",
 	       ref_run.nsec, ref_run.len, ref_run.seconds);
 	if (ref_run.nerr) {
@@ -1962,4 +2763,4 @@ int main(void)
 	return ret;
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || ppc64 ELFv2 */
