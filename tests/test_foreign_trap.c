@@ -9,21 +9,49 @@
  * CMocka leaves SIGTRAP alone, so main() installs the program's handler
  * once, before any test registers a probe; the first test records what
  * the program sees with no probe ever registered, the others compare.
+ *
+ * On ppc64 the program's breakpoint is a `trap`, the very word libkprobe
+ * writes for its probes (targets_ppc64_insn.S, t_pt_*, named below after
+ * their x86_64 counterparts). It reports its own address, where int3
+ * reports the next one, so there the program's handler steps over it; a
+ * probe on it is refused; and a conditional trap (tdeqi) of the program's
+ * is tested too.
  */
 #include "testutil.h"
 
-#if !defined(__x86_64__)
-KP_SKIP_MAIN("the live tests' targets are x86_64 code")
+#if !defined(__x86_64__) && !defined(__powerpc64__)
+KP_SKIP_MAIN("the live tests' targets are x86_64 and ppc64 code")
 #else
 
 #include <signal.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
 /* targets_x86_64.S: movq %rdi, %rax; int3; addq $1, %rax; ret */
 long t_foreign_int3(long x);
 extern char t_foreign_int3_site[], t_foreign_int3_after[];
 extern char t_foreign_int3_end[];
+/* The ip the program's handler sees for its breakpoint: the next
+ * instruction. */
+#define FOREIGN_TRAP_IP		t_foreign_int3_after
+#define FOREIGN_TRAP_IP_IS	"the instruction after the int3"
+#elif defined(__powerpc64__)
+/* targets_ppc64_insn.S: mr r4, r3; trap; addi r3, r4, 1; blr */
+#define t_foreign_int3		t_pt_trap
+#define t_foreign_int3_site	t_pt_trap_site
+#define t_foreign_int3_after	t_pt_trap_after
+#define t_foreign_int3_end	t_pt_trap_end
+long t_pt_trap(long x);
+extern char t_pt_trap_site[], t_pt_trap_after[], t_pt_trap_end[];
+/* addi r4, r3, 2; tdeqi r3, 0; mr r3, r4; blr */
+long t_pt_tdeqi(long x);
+extern char t_pt_tdeqi_site[], t_pt_tdeqi_after[];
+static long (*volatile tdeqi_fp)(long) = t_pt_tdeqi;
+/* A trap reports its own address. */
+#define FOREIGN_TRAP_IP		t_pt_trap_site
+#define FOREIGN_TRAP_IP_IS	"the trap itself"
+#endif
 
 static long (*volatile foreign_fp)(long) = t_foreign_int3;
 
@@ -44,6 +72,9 @@ static volatile sig_atomic_t skip_add;
 
 /* Seen with no probe ever registered. */
 static int base_raise_code, base_int3_code;
+#if defined(__powerpc64__)
+static int base_tdi_code;
+#endif
 static int baseline_done;
 
 static void program_trap(int sig, siginfo_t *si, void *ucv)
@@ -54,9 +85,30 @@ static void program_trap(int sig, siginfo_t *si, void *ucv)
 	trap_signo = si->si_signo;
 	trap_code = si->si_code;
 	trap_pid = si->si_pid;
+#if defined(__x86_64__)
 	trap_rip = uc->uc_mcontext.gregs[REG_RIP];
 	if (skip_add && trap_rip == (unsigned long)t_foreign_int3_after)
 		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)t_foreign_int3_end;
+#elif defined(__powerpc64__)
+	/* A context change of this handler's that got lost brings it back
+	 * to the same trap forever: fail now rather than at the timeout. */
+	if (trap_calls > 1000) {
+		static const char msg[] = "FAIL: the program's SIGTRAP handler "
+			"ran 1000 times: its step over the trap is lost\n";
+
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(2);
+		_exit(1);
+	}
+	trap_rip = KP_UC_IP(uc);
+	/* Step over the trap, as a program with traps of its own does;
+	 * with skip_add over the addi too. */
+	if (trap_rip == (unsigned long)t_pt_trap_site)
+		KP_UC_IP(uc) = (unsigned long)(skip_add ? t_pt_trap_end :
+						       t_pt_trap_after);
+	else if (trap_rip == (unsigned long)t_pt_tdeqi_site)
+		KP_UC_IP(uc) = (unsigned long)t_pt_tdeqi_after;
+#endif
 }
 
 static struct kprobe kp, kp2;
@@ -106,7 +158,8 @@ static void check_raise(const char *when)
 		    when);
 }
 
-/* The foreign int3 reports the address after itself, as the kernel does. */
+/* The foreign int3 reports the address after itself, as the kernel does
+ * (a ppc64 trap its own address). */
 static void check_int3(const char *when)
 {
 	trap_calls = 0;
@@ -114,9 +167,9 @@ static void check_int3(const char *when)
 	kp_check_eq(trap_calls, 1,
 		    "program's SIGTRAP handler calls for its own int3 %s",
 		    when);
-	kp_check_eq(trap_rip, t_foreign_int3_after,
-		    "RIP the program's handler saw for its int3 %s (the "
-		    "instruction after the int3)", when);
+	kp_check_eq(trap_rip, FOREIGN_TRAP_IP,
+		    "RIP the program's handler saw for its int3 %s ("
+		    FOREIGN_TRAP_IP_IS ")", when);
 	kp_check_eq(trap_code, base_int3_code,
 		    "si_code for the program's int3 %s: the one seen without "
 		    "libkprobe", when);
@@ -132,8 +185,18 @@ static void test_baseline(void **state)
 	trap_calls = 0;
 	assert_int_equal(foreign_fp(5), 6);
 	assert_int_equal(trap_calls, 1);
-	assert_int_equal(trap_rip, (unsigned long)t_foreign_int3_after);
+	assert_int_equal(trap_rip, (unsigned long)FOREIGN_TRAP_IP);
 	base_int3_code = trap_code;
+#if defined(__powerpc64__)
+	trap_calls = 0;
+	assert_int_equal(tdeqi_fp(0), 2);
+	assert_int_equal(trap_calls, 1);
+	assert_int_equal(trap_rip, (unsigned long)t_pt_tdeqi_site);
+	base_tdi_code = trap_code;
+	trap_calls = 0;
+	assert_int_equal(tdeqi_fp(1), 3);
+	assert_int_equal(trap_calls, 0);
+#endif
 	baseline_done = 1;
 	kp_test_done();
 }
@@ -214,6 +277,58 @@ static void test_handler_changes_context(void **state)
 	kp_test_done();
 }
 
+#if defined(__powerpc64__)
+/*
+ * The program's trap is the word libkprobe writes for its probes: a probe
+ * on it is refused (it would swallow the program's SIGTRAP), leaves it as
+ * it was, and the program keeps getting its trap.
+ */
+static void test_probe_on_trap_refused(void **state)
+{
+	uint8_t saved[KP_TEXT_LEN];
+
+	assert_true(baseline_done);
+	text_read(t_pt_trap_site, saved, KP_TEXT_LEN);
+	kp.addr = (kprobe_opcode_t *)t_pt_trap_site;
+	kp_check_ret(register_kprobe(&kp), -EOPNOTSUPP,
+		     "register_kprobe() on the program's own trap");
+	kp_check_text(t_pt_trap_site, saved, "the program's trap after the "
+		      "refusal");
+	check_int3("after a probe on it was refused");
+	kp_check_eq(cnt_get(&hits), 0, "hits of the refused probe");
+	kp_test_done();
+}
+
+/* A conditional trap of the program's (tdeqi), taken and not, between
+ * two probes. */
+static void test_conditional_trap(void **state)
+{
+	assert_true(baseline_done);
+	kp.addr = (kprobe_opcode_t *)t_pt_tdeqi;
+	kp2.addr = (kprobe_opcode_t *)t_pt_tdeqi_after;
+	kp_check_ret(register_kprobe(&kp), 0, "register t_pt_tdeqi");
+	kp_check_ret(register_kprobe(&kp2), 0, "register the mr after the "
+		     "tdeqi");
+	kp_check_eq(tdeqi_fp(0), 2, "t_pt_tdeqi(0), whose trap fires");
+	kp_check_eq(trap_calls, 1, "program's SIGTRAP handler calls for its "
+		    "tdeqi that fired");
+	kp_check_eq(trap_rip, t_pt_tdeqi_site, "ip the program's handler "
+		    "saw for its tdeqi (the tdeqi itself)");
+	kp_check_eq(trap_code, base_tdi_code, "si_code for the program's "
+		    "tdeqi: the one seen without libkprobe");
+	kp_check_eq(cnt_get(&hits), 2, "hits of the probes around it");
+	trap_calls = 0;
+	kp_check_eq(tdeqi_fp(1), 3, "t_pt_tdeqi(1), whose trap does not "
+		    "fire");
+	kp_check_eq(trap_calls, 0, "program's SIGTRAP handler calls for a "
+		    "tdeqi that did not fire");
+	kp_check_eq(cnt_get(&hits), 4, "hits of the probes around it");
+	unregister_kprobe(&kp2);
+	unregister_kprobe(&kp);
+	kp_test_done();
+}
+#endif
+
 static void test_after_unregister(void **state)
 {
 	assert_true(baseline_done);
@@ -232,6 +347,10 @@ int main(void)
 		TRAP_TEST(test_int3_after_probe),
 		TRAP_TEST(test_int3_before_probe),
 		TRAP_TEST(test_handler_changes_context),
+#if defined(__powerpc64__)
+		TRAP_TEST(test_probe_on_trap_refused),
+		TRAP_TEST(test_conditional_trap),
+#endif
 		TRAP_TEST(test_after_unregister),
 	};
 	struct sigaction sa;
@@ -248,4 +367,4 @@ int main(void)
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-#endif /* __x86_64__ */
+#endif /* __x86_64__ || __powerpc64__ */

@@ -10,6 +10,10 @@
  *    come and go while probes fire.
  * Each scenario that changes process-wide signal state runs in a fork()ed
  * child, so that CMocka's own handlers and the other tests are unaffected.
+ *
+ * The faulting load is t_fault_load in targets_x86_64.S, and on ppc64
+ * t_pf_load in targets_ppc64_insn.S (ld r3, 0(r3); blr), named below after
+ * its x86_64 counterpart; the rest is C.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +36,13 @@
 
 #include "testutil.h"
 
+#if defined(__powerpc64__)
+#define t_fault_load		t_pf_load
+#define t_fault_load_site	t_pf_load_site
+#define FAULT_LOAD_NAME		"t_pf_load"
+#else
+#define FAULT_LOAD_NAME		"t_fault_load"
+#endif
 long t_fault_load(const long *p);
 extern const char t_fault_load_site[];
 
@@ -102,7 +113,7 @@ static void segv_handler(int sig, siginfo_t *info, void *ctx)
 static int child_segv_after(void)
 {
 	struct kprobe kp = {
-		.symbol_name = "t_fault_load",
+		.symbol_name = FAULT_LOAD_NAME,
 		.pre_handler = count_pre,
 	};
 	struct sigaction sa, check;
@@ -468,7 +479,7 @@ static void expect_report(void (*fn)(void), const char *const *expect)
 
 static void crash_in_slot(void)
 {
-	static struct kprobe kp = { .symbol_name = "t_fault_load" };
+	static struct kprobe kp = { .symbol_name = FAULT_LOAD_NAME };
 
 	if (register_kprobe(&kp) == 0)
 		t_fault_load((const long *)24);
@@ -491,7 +502,7 @@ static void test_unhandled_faults_reported(void **state)
 {
 	static const char *const slot[] = {
 		"libkprobe: SIGSEGV from the probed instruction",
-		"t_fault_load+0x0", "fault address 0x18", NULL,
+		FAULT_LOAD_NAME "+0x0", "fault address 0x18", NULL,
 	};
 	static const char *const handler[] = {
 		"libkprobe: SIGSEGV in a handler of the probe at",
@@ -514,8 +525,8 @@ int main(void)
 		cmocka_unit_test(test_unhandled_faults_reported),
 	};
 
-#ifndef __x86_64__
-	puts("SKIP: these scenarios use x86_64 targets");
+#if !defined(__x86_64__) && !defined(__powerpc64__)
+	puts("SKIP: these scenarios use x86_64 and ppc64 targets");
 	return 77;
 #endif
 	return cmocka_run_group_tests(tests, NULL, NULL);
