@@ -104,6 +104,9 @@ int arch_prepare_boost(const struct probe_point *pp, struct kp_slot *slot,
  */
 unsigned int arch_local_entry_offset(unsigned char st_other);
 uintptr_t arch_func_entry(const void *fn);
+/* Is @name one the ABI reserves for a function's code (ELFv1's ".foo",
+ * the code of foo)? Return the function's plain name, else NULL. */
+const char *arch_code_symbol(const char *name);
 
 /* Where the kernel returns from signal handlers through (blacklisted). */
 int arch_sigreturn_trampoline(uintptr_t *start, size_t *len);

@@ -23,14 +23,9 @@
 
 #define KP_HIDDEN __attribute__((visibility("hidden")))
 
-/* The arch's first glibc version (libkprobe.map.in says the same). */
-#if defined(__x86_64__)
-#define GLIBC_BASE "GLIBC_2.2.5"
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define GLIBC_BASE "GLIBC_2.17"
-#elif defined(__powerpc64__)
-#define GLIBC_BASE "GLIBC_2.3"
-#endif
+/* The arch's first glibc version: KP_GLIBC_BASE, from meson.build, which
+ * writes the same into the version script (libkprobe.map.in). */
+#define GLIBC_BASE KP_GLIBC_BASE
 
 /* The wrappers' own names stay local (the version script's "local: *");
  * only their versioned names are exported. */

@@ -117,22 +117,22 @@ static int describe(uintptr_t addr, struct kp_symbol *out)
 
 /*
  * The code address of @name in @h (dlsym()'s handle), or 0. A function
- * pointer goes through arch_func_entry() (ELFv1: a descriptor's code).
- * ELFv1's dot-symbols: ".foo" names foo's code; old toolchains emit such
- * a symbol, new ones do not, and then ".foo" is looked up as "foo".
+ * pointer goes through arch_func_entry() (ELFv1: a descriptor's code). A
+ * name the ABI reserves for a function's code (ELFv1's ".foo") is looked
+ * up as it is first, and is code if found; else as the function's plain
+ * name (new toolchains emit no dot-symbols).
  */
 static uintptr_t lookup_code(void *h, const char *name)
 {
+	const char *plain = arch_code_symbol(name);
 	void *p;
 
-#if defined(__powerpc64__) && !(defined(_CALL_ELF) && _CALL_ELF == 2)
-	if (name[0] == '.' && name[1]) {
+	if (plain) {
 		p = dlsym(h, name);
 		if (p)
 			return (uintptr_t)p;
-		name++;
+		name = plain;
 	}
-#endif
 	p = dlsym(h, name);
 	return p ? arch_func_entry(p) : 0;
 }

@@ -241,6 +241,17 @@ uintptr_t arch_func_entry(const void *fn)
 #endif
 }
 
+const char *arch_code_symbol(const char *name)
+{
+#if defined(_CALL_ELF) && _CALL_ELF == 2
+	return NULL;
+#else
+	/* ELFv1's dot-symbols: ".foo" is the code of foo (the kernel's
+	 * ppc64 kprobe_lookup_name() takes them too). */
+	return name[0] == '.' && name[1] ? name + 1 : NULL;
+#endif
+}
+
 /* ---- trap path: everything below is async-signal-safe ---- */
 
 /* Enter the function @fn (a function pointer) with @regs, as a call

@@ -133,6 +133,11 @@ uintptr_t arch_func_entry(const void *fn)
 	return (uintptr_t)fn;
 }
 
+const char *arch_code_symbol(const char *name)
+{
+	return NULL;
+}
+
 /* Trap path: async-signal-safe. */
 void arch_set_call_entry(struct pt_regs *regs, const void *fn)
 {
