@@ -74,7 +74,8 @@ static int run(char *const argv[], const char *events, const char *format,
 			setenv("KPROBE_TRACE_OUTPUT", path, 1);
 			if (format)
 				setenv("KPROBE_TRACE_FORMAT", format, 1);
-			setenv("LD_PRELOAD", preload, 1);
+			/* (main() sets preload before any test runs.) */
+			setenv("LD_PRELOAD", preload ? preload : "", 1);
 		}
 		execvp(argv[0], argv);
 		_exit(127);
