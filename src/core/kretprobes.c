@@ -56,6 +56,7 @@ struct kp_ret_inst {
 	unsigned int index;		/* global stub index */
 	struct kretprobe *owner;	/* NULL when orphaned; RCU */
 	pid_t tid;			/* thread of the pending return */
+	uintptr_t tid_addr;		/* its clear_child_tid word, or 0 */
 	uintptr_t slot;			/* where the return address was */
 	uintptr_t stack_id;		/* 0: the thread's stack; else its
 					 * alternate stack's base */
@@ -184,9 +185,57 @@ ARCH_GPR_ONLY pid_t kp_gettid(void)
 	return cached_tid;
 }
 
+/*
+ * Where the kernel clears the thread's id when the thread exits (glibc's
+ * set_tid_address(&pd->tid), which pthread_join() waits on), asked once
+ * per thread; 1 if the kernel cannot say (no CONFIG_CHECKPOINT_RESTORE).
+ * Async-signal-safe.
+ */
+static __thread uintptr_t cached_tid_addr
+	__attribute__((tls_model("initial-exec")));
+
+#define PR_GET_TID_ADDRESS_	40
+
+ARCH_GPR_ONLY static uintptr_t tid_addr(void)
+{
+	uintptr_t a = 0;
+
+	if (!cached_tid_addr)
+		cached_tid_addr = arch_syscall(SYS_prctl, PR_GET_TID_ADDRESS_,
+					       (long)&a, 0) == 0 && a ? a : 1;
+	return cached_tid_addr == 1 ? 0 : cached_tid_addr;
+}
+
+/*
+ * Has the thread of @inst exited? The kernel says so (tgkill: no such
+ * thread), or its clear_child_tid word no longer holds its id: the kernel
+ * cleared it at the exit, before pthread_join() returned, while the task
+ * itself may linger a little longer (under qemu-user much longer); or
+ * the word is unmapped, or another thread's now. Async-signal-safe.
+ */
+ARCH_GPR_ONLY static bool thread_gone(const struct kp_ret_inst *inst,
+				      long pid)
+{
+	uintptr_t word;
+	uint64_t w;
+	int32_t id;
+
+	if (arch_syscall(SYS_tgkill, pid, inst->tid, 0) == -ESRCH)
+		return true;
+	if (!inst->tid_addr)
+		return false;
+	word = inst->tid_addr & ~(uintptr_t)7;
+	if (arch_copy_safe(&w, (const void *)word, sizeof(w)))
+		return true;
+	__builtin_memcpy(&id, (const char *)&w + (inst->tid_addr - word),
+			 sizeof(id));
+	return id != inst->tid;
+}
+
 void kp_kretprobe_atfork_child(void)
 {
 	cached_tid = 0;
+	cached_tid_addr = 0;
 }
 
 ARCH_GPR_ONLY static void release(struct kp_ret_inst *inst)
@@ -231,7 +280,7 @@ ARCH_GPR_ONLY static void reclaim_dead_threads(struct kp_kretprobe *krp)
 		struct kp_ret_inst *inst = krp->insts[i];
 
 		if (atomic_load(&inst->state) == RI_ACTIVE &&
-		    arch_syscall(SYS_tgkill, pid, inst->tid, 0) == -ESRCH) {
+		    thread_gone(inst, pid)) {
 			int expected = RI_ACTIVE;
 
 			atomic_compare_exchange_strong(&inst->state, &expected,
@@ -291,6 +340,7 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 	inst->ri.ret_addr = (kprobe_opcode_t *)ra;
 	inst->ri.fp = (void *)slot;
 	inst->tid = kp_gettid();
+	inst->tid_addr = tid_addr();
 	inst->slot = slot;
 	inst->stack_id = stack_id;
 	if (rp->entry_handler && rp->entry_handler(&inst->ri, regs)) {
