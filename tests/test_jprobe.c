@@ -69,23 +69,6 @@ static long (*volatile jtarget_fp)(long, long, long, long, long, long, long,
 
 #endif
 
-/*
- * Where a probe on function @fn goes: on ppc64 ELFv2, past the
- * `addis r2,r12,..; addi r2,r2,..` of its global entry (the local entry
- * point, where GCC puts .localentry) when it has one; else @fn itself.
- */
-static void *fn_entry(void *fn)
-{
-#if defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2
-	const volatile uint32_t *w = fn;
-
-	if ((w[0] & 0xffff0000u) == 0x3c4c0000u &&
-	    (w[1] & 0xffff0000u) == 0x38420000u)
-		return (char *)fn + 8;
-#endif
-	return fn;
-}
-
 static long seen[NARGS];
 static unsigned long entry_calls, kp_calls, order_seq;
 static unsigned long entry_order, kp_order;	/* when each ran (1-based) */
@@ -294,8 +277,8 @@ static void test_jprobe_by_symbol(void **state)
 	kp_check_ret(register_jprobe(&jp), 0, "register_jprobe() on symbol "
 		     "\"jtarget\"");
 	/* On ppc64 ELFv2: jtarget's local entry point, if it has one. */
-	kp_check_eq(jp.kp.addr, fn_entry(jtarget), "jp.kp.addr filled in "
-		    "from the symbol");
+	kp_check_eq(jp.kp.addr, kp_probed_entry(jtarget),
+		    "jp.kp.addr filled in from the symbol");
 	kp_check_eq(jtarget_fp(JTARGET_ARGS), JTARGET_RESULT,
 		    "jtarget(" JARGS ")");
 	kp_check_eq(cnt_get(&entry_calls), 1, "jprobe entry calls");

@@ -227,23 +227,6 @@ static long (*volatile ret_unreg_fp)(long) = ret_unreg;
 
 static char not_code[64];	/* data: not inside any function */
 
-/*
- * Where a probe on function @fn goes: on ppc64 ELFv2, past the
- * `addis r2,r12,..; addi r2,r2,..` of its global entry (the local entry
- * point, where GCC puts .localentry) when it has one; else @fn itself.
- */
-static void *fn_entry(void *fn)
-{
-#if defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2
-	const volatile uint32_t *w = fn;
-
-	if ((w[0] & 0xffff0000u) == 0x3c4c0000u &&
-	    (w[1] & 0xffff0000u) == 0x38420000u)
-		return (char *)fn + 8;
-#endif
-	return fn;
-}
-
 #if defined(__x86_64__)
 
 /*
@@ -1592,8 +1575,8 @@ static void test_not_function_entry(void **state)
 	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe() on "
 		     "symbol \"ret_int\"");
 	/* On ppc64 ELFv2: ret_int's local entry point, if it has one. */
-	kp_check_eq(rp.kp.addr, fn_entry(ret_int), "rp.kp.addr filled in "
-		    "from the symbol");
+	kp_check_eq(rp.kp.addr, kp_probed_entry(ret_int),
+		    "rp.kp.addr filled in from the symbol");
 	kp_check_eq(ret_int_fp(1), 4, "ret_int(1)");
 	kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
 	unregister_kretprobe(&rp);
@@ -1602,11 +1585,11 @@ static void test_not_function_entry(void **state)
 	 * ret_site's is after its TOC setup; elsewhere the function's
 	 * address): a function's entry too. */
 	text_read(ret_site, saved_rs, KP_TEXT_LEN);
-	init_rp(&rp, fn_entry(ret_site), count_ret);
+	init_rp(&rp, kp_probed_entry(ret_site), count_ret);
 	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe() at "
 		     "ret_site's local entry point %p (ret_site at %p)",
-		     fn_entry(ret_site), (void *)ret_site);
-	kp_check_eq(rp.kp.addr, fn_entry(ret_site), "rp.kp.addr");
+		     kp_probed_entry(ret_site), (void *)ret_site);
+	kp_check_eq(rp.kp.addr, kp_probed_entry(ret_site), "rp.kp.addr");
 	kp_check_eq(call_site_fp(1), 6 ^ 0x5a, "call_site(1)");
 	kp_check_eq(cnt_get(&ret_calls), 2, "return handler calls");
 	unregister_kretprobe(&rp);
