@@ -303,6 +303,8 @@ take_instance(struct kp_kretprobe *krp)
 	return NULL;
 }
 
+ARCH_GPR_ONLY static unsigned long find_ret_addr(unsigned long addr);
+
 /* ---- entry: the pre_handler of rp->kp ---- */
 
 /*
@@ -326,7 +328,7 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 	 * return address, and its instance, at this very slot, is alive. We
 	 * return into it after our own handler (the chain uprobes knows too).
 	 */
-	reclaim_stale(slot, stack_id, kretprobe_find_ret_addr(ra) != ra);
+	reclaim_stale(slot, stack_id, find_ret_addr(ra) != ra);
 	inst = take_instance(krp);
 	if (!inst) {
 		reclaim_dead_threads(krp);
@@ -451,8 +453,7 @@ ARCH_GPR_ONLY static unsigned long stub_ret_addr(unsigned long addr)
 
 /* Async-signal-safe. Follows chains (a tail call between two
  * return-probed functions returns from one stub into another). */
-KP_EXPORT ARCH_GPR_ONLY unsigned long
-kretprobe_find_ret_addr(unsigned long addr)
+ARCH_GPR_ONLY static unsigned long find_ret_addr(unsigned long addr)
 {
 	for (int i = 0; i < 64; i++) {
 		unsigned long real = stub_ret_addr(addr);
@@ -462,6 +463,15 @@ kretprobe_find_ret_addr(unsigned long addr)
 		addr = real;
 	}
 	return addr;
+}
+
+/* The exported name; libkprobe's own calls use find_ret_addr(), not this
+ * interposable symbol, whose PLT call would keep the entry handler off
+ * the light path. */
+KP_EXPORT ARCH_GPR_ONLY unsigned long
+kretprobe_find_ret_addr(unsigned long addr)
+{
+	return find_ret_addr(addr);
 }
 
 /* ---- registration ---- */
