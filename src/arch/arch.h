@@ -73,6 +73,11 @@ int arch_prepare_kprobe(struct probe_point *pp, const uint8_t *code,
 
 /* Does this probe need an out-of-line slot? (After arch_prepare_kprobe.) */
 bool arch_needs_slot(const struct probe_point *pp);
+/* How far from pp->addr its slot ending in a second trap may lie:
+ * ARCH_SLOT_REACH where the slot's code refers to the probed code by a
+ * displacement, SIZE_MAX where it does not. (A boosted slot's jump back
+ * and a detour always need ARCH_SLOT_REACH.) */
+size_t arch_slot_reach(const struct probe_point *pp);
 
 /*
  * Write the slot's code for pp into @buf (ARCH_SLOT_SIZE bytes) as it will

@@ -234,7 +234,7 @@ void kp_note_disarmed(uintptr_t addr);
 bool kp_was_disarmed(uintptr_t addr);	/* async-signal-safe */
 
 /* ---- slots (slots.c): kprobe_mutex held except kp_slot_lookup ---- */
-struct kp_slot *kp_slot_alloc(uintptr_t near);
+struct kp_slot *kp_slot_alloc(uintptr_t near, size_t reach);
 void kp_slot_write(struct kp_slot *slot, const uint8_t *code, size_t len);
 void kp_slot_free(struct kp_slot *slot);
 int kp_slot_collect_garbage(void);

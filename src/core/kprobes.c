@@ -423,7 +423,7 @@ static struct kp_slot *get_boost_slot(struct probe_point *pp)
 			return slot;
 		}
 	}
-	slot = kp_slot_alloc(pp->addr);
+	slot = kp_slot_alloc(pp->addr, ARCH_SLOT_REACH);
 	if (!slot)
 		return NULL;
 	memset(code, 0, sizeof(code));
@@ -487,7 +487,7 @@ static struct probe_point *alloc_probe_point(const struct kp_target *t,
 		goto fail;
 	}
 	if (arch_needs_slot(pp)) {
-		slot = kp_slot_alloc(t->addr);
+		slot = kp_slot_alloc(t->addr, arch_slot_reach(pp));
 		if (!slot) {
 			*err = kp_error(-ENOMEM,
 					"no instruction slot within reach of %#lx",

@@ -356,7 +356,7 @@ static int prepare(struct probe_point *pp, const char **why)
 			d = NULL;
 	}
 	if (!d) {
-		d = kp_slot_alloc(pp->addr);
+		d = kp_slot_alloc(pp->addr, ARCH_SLOT_REACH);
 		if (!d) {
 			*why = "no slot within reach for the detour";
 			return -ENOMEM;

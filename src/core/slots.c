@@ -52,19 +52,20 @@ static size_t page_size(void)
 	return pgsz;
 }
 
-static bool in_reach(uintptr_t a, uintptr_t b, size_t span)
+/* Does [a, a + span) lie within @reach bytes of @b? */
+static bool in_reach(uintptr_t a, uintptr_t b, size_t span, size_t reach)
 {
 	uintptr_t d = a > b ? a - b : b - a;
 
-	return d + span < ARCH_SLOT_REACH;
+	return d < reach && reach - d > span;
 }
 
 /*
- * Find room for a page within reach of @near: walk the gaps between the
+ * Find room for a page within @reach of @near: walk the gaps between the
  * mappings and take the free address closest to @near. Stay clear of the
  * brk heap's growth and of the main stack's guard gap.
  */
-static uintptr_t find_gap(uintptr_t near, size_t size)
+static uintptr_t find_gap(uintptr_t near, size_t size, size_t reach)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	uintptr_t brk_lo = (uintptr_t)sbrk(0), brk_hi = brk_lo + (1ul << 30);
@@ -101,7 +102,7 @@ static uintptr_t find_gap(uintptr_t near, size_t size)
 								  : near;
 			cand &= ~(uintptr_t)(page_size() - 1);
 			if (cand >= lo && cand + size <= hi &&
-			    in_reach(cand, near, size)) {
+			    in_reach(cand, near, size, reach)) {
 				uintptr_t d = cand > near ? cand - near
 							  : near - cand;
 
@@ -120,7 +121,7 @@ static uintptr_t find_gap(uintptr_t near, size_t size)
 	return best;
 }
 
-static struct kp_slot_page *new_page(uintptr_t near)
+static struct kp_slot_page *new_page(uintptr_t near, size_t reach)
 {
 	size_t size = page_size();
 	struct kp_slot_page *pg;
@@ -130,14 +131,14 @@ static struct kp_slot_page *new_page(uintptr_t near)
 
 	/* The maps can change under us (other threads map too): retry. */
 	for (tries = 0; tries < 8 && mem == MAP_FAILED; tries++) {
-		where = find_gap(near, size);
+		where = find_gap(near, size, reach);
 		if (!where)
 			return NULL;
 		mem = mmap((void *)where, size, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 			   -1, 0);
 		if (mem != MAP_FAILED && (uintptr_t)mem != where &&
-		    !in_reach((uintptr_t)mem, near, size)) {
+		    !in_reach((uintptr_t)mem, near, size, reach)) {
 			/* An old kernel (or qemu-user) took the hint as a
 			 * hint, and put the page out of reach. */
 			munmap(mem, size);
@@ -171,13 +172,13 @@ static struct kp_slot_page *new_page(uintptr_t near)
 	return pg;
 }
 
-static struct kp_slot *take_clean(uintptr_t near)
+static struct kp_slot *take_clean(uintptr_t near, size_t reach)
 {
 	struct kp_slot_page *pg;
 
 	for (pg = slot_pages; pg; pg = pg->next) {
 		if (pg->nused == pg->nslots ||
-		    !in_reach(pg->base, near, pg->size))
+		    !in_reach(pg->base, near, pg->size, reach))
 			continue;
 		for (int i = 0; i < pg->nslots; i++) {
 			struct kp_slot *s = &pg->slots[i];
@@ -192,17 +193,18 @@ static struct kp_slot *take_clean(uintptr_t near)
 	return NULL;
 }
 
-/* A clean slot within reach of @near, or NULL (no memory, no room). */
-struct kp_slot *kp_slot_alloc(uintptr_t near)
+/* A clean slot within @reach bytes of @near, as close as can be, or NULL
+ * (no memory, no room). */
+struct kp_slot *kp_slot_alloc(uintptr_t near, size_t reach)
 {
 	struct kp_slot *s;
 
 	kp_assert_locked();
-	s = take_clean(near);
+	s = take_clean(near, reach);
 	if (!s && nr_dirty && kp_slot_collect_garbage() > 0)
-		s = take_clean(near);
-	if (!s && new_page(near))
-		s = take_clean(near);
+		s = take_clean(near, reach);
+	if (!s && new_page(near, reach))
+		s = take_clean(near, reach);
 	if (s) {
 		atomic_store(&s->inflight, 0);
 		s->owner = NULL;

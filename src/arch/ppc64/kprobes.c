@@ -107,6 +107,14 @@ bool arch_needs_slot(const struct probe_point *pp)
 	return pp->ainsn.kind == PPC_OOL;
 }
 
+/* What runs from a slot never depends on where it runs (insn.c emulates
+ * all that does), and the second trap goes back by the core's hand: such a
+ * slot may lie anywhere. Only a boosted slot's `b` needs reach. */
+size_t arch_slot_reach(const struct probe_point *pp)
+{
+	return SIZE_MAX;
+}
+
 /* The slot: the instruction, then @after (a trap or a branch back), and
  * traps in what is left. */
 static void fill_slot(const struct probe_point *pp, uint8_t *buf,

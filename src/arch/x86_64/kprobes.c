@@ -55,6 +55,14 @@ bool arch_needs_slot(const struct probe_point *pp)
 	return pp->ainsn.kind == X86_OOL || pp->ainsn.kind == X86_SYSCALL;
 }
 
+/* A RIP-relative operand is re-targeted by a rel32 from the slot; any
+ * other instruction runs the same anywhere, and the second trap goes back
+ * by the core's hand (syscall's rcx is fixed up there too). */
+size_t arch_slot_reach(const struct probe_point *pp)
+{
+	return pp->ainsn.disp_off >= 0 ? ARCH_SLOT_REACH : SIZE_MAX;
+}
+
 int arch_prepare_slot(const struct probe_point *pp, struct kp_slot *slot,
 		      uint8_t *buf)
 {
