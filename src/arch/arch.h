@@ -186,10 +186,24 @@ struct arch_ret_chunk {
 	uintptr_t start_ip, end_ip;
 };
 
-/* Build ARCH_RET_STUBS stubs for indices first.. and their unwind info.
- * Registration time only. Return 0 or -ENOMEM. */
-int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
-			  struct arch_ret_chunk *chunk);
+/*
+ * A chunk's layout is the core's (src/core/retstub.c); the arch says, with
+ * ARCH_RET_STRIDE, ARCH_RET_ENTRY, ARCH_RET_CODE, ARCH_RET_CIE_SIZE and
+ * ARCH_RET_FDE_SIZE in arch-insn.h, and these (registration time only):
+ *  - arch_ret_code_init(): fill the stubs' area @code (@len bytes, at
+ *    its final address, still writable) with breakpoints and what every
+ *    stub shares (the trampoline's address...);
+ *  - arch_ret_stub(): write, at @s in that area, the stub that loads
+ *    @index and goes to the trampoline;
+ *  - arch_ret_cie(): the stubs' CIE, for libgcc or for libunwind;
+ *  - arch_ret_fde(): the FDE for [@start, @start + @len) under @cie,
+ *    saying that the stub's caller is *@ret_slot.
+ */
+void arch_ret_code_init(uint8_t *code, size_t len);
+void arch_ret_stub(uint8_t *code, uint8_t *s, unsigned int index);
+void arch_ret_cie(uint8_t *p, bool for_libgcc);
+void arch_ret_fde(uint8_t *p, const uint8_t *cie, uintptr_t start,
+		  size_t len, const uintptr_t *ret_slot);
 
 /* At a function's first instruction: where its return address is kept
  * (the stack slot on x86_64), read it, and replace it. Trap path. */

@@ -307,6 +307,10 @@ bool kp_is_jprobe(const struct kprobe *p);
 void kp_unwind_init(void);
 bool kp_is_return_regs(const struct pt_regs *regs);	/* kretprobes.c */
 void kp_unwind_register(const struct arch_ret_chunk *chunk);
+/* Build ARCH_RET_STUBS return stubs for indices first.. and their unwind
+ * info (retstub.c). Registration time only. Return 0 or -ENOMEM. */
+int kp_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
+			struct arch_ret_chunk *chunk);
 
 /* ---- the rest ---- */
 extern pthread_mutex_t kprobe_mutex;

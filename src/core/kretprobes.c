@@ -124,7 +124,7 @@ static int new_chunk(void)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	if (arch_ret_chunk_create(first, c->ret, &c->arch)) {
+	if (kp_ret_chunk_create(first, c->ret, &c->arch)) {
 		free(c);
 		return -ENOMEM;
 	}

@@ -35,8 +35,15 @@
 
 extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 
-/* Return stubs: 255 of 16 bytes, see retstub.c. */
+/* Return stubs: 255 of 48 bytes, each entered after its trap word, and
+ * the stubs' shared words at the end of 16 KiB (src/core/retstub.c,
+ * retstub.c). */
 #define ARCH_RET_STUBS		255
+#define ARCH_RET_STRIDE		48
+#define ARCH_RET_ENTRY		4
+#define ARCH_RET_CODE		16384
+#define ARCH_RET_CIE_SIZE	24
+#define ARCH_RET_FDE_SIZE	72
 /* libunwind's names for this arch (it is loaded with dlopen). */
 #define ARCH_UNW_PREFIX		"_ULppc64_"
 /* libunwind-ppc64.h makes unw_getcontext() glibc's getcontext(). */

@@ -28,9 +28,10 @@
  * Stubs are 48 bytes apart and the first word of each is a trap that never
  * runs, so that "return address - 1" (where unwinders look a return
  * address up) falls inside the stub's own FDE. One executable mapping
- * holds the stubs and, at its end, lits; read-write pages after it hold
+ * (laid out by src/core/retstub.c) holds the stubs and, at its end, lits;
+ * read-write pages after it hold
  * two .eh_frames (one FDE per stub: LR saved at &ret_table[k]; the CFA
- * as put_cie() says) and the search table for libunwind.
+ * as arch_ret_cie() says) and the search table for libunwind.
  *
  * Registration time only (kprobe_mutex held).
  */
@@ -38,18 +39,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "ehframe.h"
 #include "internal.h"
 
 extern const char kp_kretprobe_trampoline[];
 
-#define STUB_STRIDE	48
-#define STUB_PAGE	16384	/* 255 stubs and lits */
-#define FDE_SIZE	72	/* see put_fde() */
-#define CIE_SIZE	24
 #define DW_LR		65	/* the link register's DWARF number */
 /* Where a caller saves its TOC pointer: 24(r1) in ELFv2, 40(r1) in ELFv1;
  * and the load that takes it back after a call. */
@@ -72,7 +67,7 @@ extern const char kp_kretprobe_trampoline[];
  *   frame and abort.
  * for libunwind: CFA = r1, which libunwind takes for the caller's r1.
  */
-static void put_cie(uint8_t *p, bool for_libgcc)
+void arch_ret_cie(uint8_t *p, bool for_libgcc)
 {
 	static const uint8_t gcc_rules[] = {
 		0x0c, 1, 16,		/* DW_CFA_def_cfa: r1 + 16 */
@@ -83,10 +78,10 @@ static void put_cie(uint8_t *p, bool for_libgcc)
 	};
 
 	if (for_libgcc)
-		kp_eh_cie(p, CIE_SIZE, 4, 0x78, DW_LR, gcc_rules,
+		kp_eh_cie(p, ARCH_RET_CIE_SIZE, 4, 0x78, DW_LR, gcc_rules,
 			  sizeof(gcc_rules));
 	else
-		kp_eh_cie(p, CIE_SIZE, 4, 0x78, DW_LR, unw_rules,
+		kp_eh_cie(p, ARCH_RET_CIE_SIZE, 4, 0x78, DW_LR, unw_rules,
 			  sizeof(unw_rules));
 }
 
@@ -102,10 +97,11 @@ static void put_cie(uint8_t *p, bool for_libgcc)
  * caller's r1. So the stub says it: r2 is *(r1 + slot) if the word at the
  * real return address is that load, else what it is now.
  */
-static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
-		    const uintptr_t *ret_slot)
+void arch_ret_fde(uint8_t *p, const uint8_t *cie, uintptr_t start,
+		  size_t len, const uintptr_t *ret_slot)
 {
-	uint8_t *q = kp_eh_fde(p, FDE_SIZE, cie, start, len, DW_LR, ret_slot);
+	uint8_t *q = kp_eh_fde(p, ARCH_RET_FDE_SIZE, cie, start, len, DW_LR,
+			       ret_slot);
 
 	*q++ = 0x16;				/* DW_CFA_val_expression */
 	*q++ = 2;				/* r2 */
@@ -129,7 +125,7 @@ static void put_fde(uint8_t *p, uint8_t *cie, uintptr_t start, size_t len,
 	*q++ = 0x71;				/* DW_OP_breg1 slot */
 	*q++ = PPC_TOC_SLOT;
 	*q++ = 0x06;				/* DW_OP_deref: saved r2 */
-	kp_eh_pad(p, q, FDE_SIZE);
+	kp_eh_pad(p, q, ARCH_RET_FDE_SIZE);
 }
 
 /* D-form and friends, for the stub's code. */
@@ -139,75 +135,38 @@ static uint32_t d_form(unsigned int op, unsigned int rt, unsigned int ra,
 	return op << 26 | rt << 21 | ra << 16 | d;
 }
 
-int arch_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
-			  struct arch_ret_chunk *chunk)
+/* The stub page's lits: { &kp_kretprobe_trampoline, our TOC pointer }. */
+static uint8_t *lits_of(uint8_t *code)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t code = (STUB_PAGE + page - 1) & ~(page - 1);
-	size_t eh_size = CIE_SIZE + ARCH_RET_STUBS * FDE_SIZE + 4;
-	size_t tab_size = ARCH_RET_STUBS * sizeof(struct kp_eh_table_entry);
-	size_t data = (2 * eh_size + tab_size + page - 1) & ~(page - 1);
-	uintptr_t lits, toc;
-	struct kp_eh_table_entry *tab;
-	uint8_t *base, *eh_gcc, *eh_unw;
+	return code + ARCH_RET_CODE - 16;
+}
 
-	base = mmap(NULL, code + data, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
-		return -ENOMEM;
-	for (size_t off = 0; off < code; off += 4)
-		kp_put32(base + off, PPC_TRAP);
+/* trap everywhere, and lits at the end. */
+void arch_ret_code_init(uint8_t *code, size_t len)
+{
+	uintptr_t toc;
+
+	for (size_t off = 0; off < len; off += 4)
+		kp_put32(code + off, PPC_TRAP);
 	/* Our TOC pointer: r2, here in libkprobe's own code. */
 	__asm__("mr %0, 2" : "=r"(toc));
-	lits = (uintptr_t)base + STUB_PAGE - 16;
-	kp_put64((uint8_t *)lits, (uintptr_t)kp_kretprobe_trampoline);
-	kp_put64((uint8_t *)lits + 8, toc);
+	kp_put64(lits_of(code), (uintptr_t)kp_kretprobe_trampoline);
+	kp_put64(lits_of(code) + 8, toc);
+}
 
-	eh_gcc = base + code;
-	eh_unw = eh_gcc + eh_size;
-	tab = (struct kp_eh_table_entry *)(eh_unw + eh_size);
-	put_cie(eh_gcc, true);
-	put_cie(eh_unw, false);
-	for (unsigned int k = 0; k < ARCH_RET_STUBS; k++) {
-		uint8_t *s = base + k * STUB_STRIDE + 4;
-		unsigned int index = first + k;
-		size_t fde_off = CIE_SIZE + k * FDE_SIZE;
-		uintptr_t anchor = (uintptr_t)s + 12;	/* 1: */
+void arch_ret_stub(uint8_t *code, uint8_t *s, unsigned int index)
+{
+	uint8_t *anchor = s + 12;		/* 1: */
 
-		kp_put32(s + 0, d_form(15, 11, 0, index >> 16));	/* lis */
-		kp_put32(s + 4, d_form(24, 11, 11, index & 0xffff)); /* ori */
-		kp_put32(s + 8, 0x429f0005u);		/* bcl 20,31,1f */
-		kp_put32(s + 12, 0x7d8802a6u);		/* mflr r12 */
-		kp_put32(s + 16, d_form(14, 12, 12,	/* addi r12, r12, D */
-				     (uint16_t)(lits - anchor)));
-		kp_put32(s + 20, d_form(58, 0, 12, 0));	/* ld r0, 0(r12) */
-		kp_put32(s + 24, 0x7c0803a6u);		/* mtlr r0 */
-		kp_put32(s + 28, 0x4e800020u);		/* blr */
-		put_fde(eh_gcc + fde_off, eh_gcc, (uintptr_t)s - 4,
-			STUB_STRIDE, &ret_table[k]);
-		put_fde(eh_unw + fde_off, eh_unw, (uintptr_t)s - 4,
-			STUB_STRIDE, &ret_table[k]);
-		tab[k].start_ip_offset = (int32_t)((uintptr_t)s - 4 -
-						   (uintptr_t)base);
-		tab[k].fde_offset = (int32_t)(eh_unw + fde_off - base);
-	}
-	kp_put32(eh_gcc + eh_size - 4, 0);		/* .eh_frame terminators */
-	kp_put32(eh_unw + eh_size - 4, 0);
-
-	__builtin___clear_cache((char *)base, (char *)base + code);
-	if (mprotect(base, code, PROT_READ | PROT_EXEC)) {
-		munmap(base, code + data);
-		return -ENOMEM;
-	}
-	chunk->stub0 = (uintptr_t)base + 4;
-	chunk->stride = STUB_STRIDE;
-	chunk->eh_frame = eh_gcc;
-	chunk->table = tab;
-	chunk->table_len = tab_size;
-	chunk->segbase = (uintptr_t)base;
-	chunk->start_ip = (uintptr_t)base;
-	chunk->end_ip = (uintptr_t)base + ARCH_RET_STUBS * STUB_STRIDE;
-	return 0;
+	kp_put32(s + 0, d_form(15, 11, 0, index >> 16));	/* lis */
+	kp_put32(s + 4, d_form(24, 11, 11, index & 0xffff));	/* ori */
+	kp_put32(s + 8, 0x429f0005u);			/* bcl 20,31,1f */
+	kp_put32(s + 12, 0x7d8802a6u);			/* mflr r12 */
+	kp_put32(s + 16, d_form(14, 12, 12,		/* addi r12, r12, D */
+			     (uint16_t)(lits_of(code) - anchor)));
+	kp_put32(s + 20, d_form(58, 0, 12, 0));		/* ld r0, 0(r12) */
+	kp_put32(s + 24, 0x7c0803a6u);			/* mtlr r0 */
+	kp_put32(s + 28, 0x4e800020u);			/* blr */
 }
 
 /* ---- trap path ---- */

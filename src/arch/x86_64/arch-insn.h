@@ -21,8 +21,14 @@
 
 extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 
-/* Return stubs: one page of 255 16-byte stubs, see retstub.c. */
+/* Return stubs: one page of 255 16-byte stubs, each entered after its
+ * int3 (src/core/retstub.c, retstub.c). */
 #define ARCH_RET_STUBS		255
+#define ARCH_RET_STRIDE		16
+#define ARCH_RET_ENTRY		1
+#define ARCH_RET_CODE		4096
+#define ARCH_RET_CIE_SIZE	24
+#define ARCH_RET_FDE_SIZE	48
 /* libunwind's names for this arch (it is loaded with dlopen). */
 #define ARCH_UNW_PREFIX		"_ULx86_64_"
 #define ARCH_UNW_GETCONTEXT	"_Ux86_64_getcontext"
