@@ -63,6 +63,10 @@ struct probe_point {
 	bool gone;
 	struct probe_point *gone_next;	/* in kp_gone_list */
 	bool has_post;			/* read on the trap path */
+	/* Every probe here, enabled or not, may run on the light path: a
+	 * jump-optimized hit need not save the vector state. Cleared before
+	 * a probe that may not is published. Read on the trap path. */
+	bool all_light;
 	struct kp_slot *slot;		/* NULL when emulated; kprobe_mutex */
 	struct kp_slot *boost;		/* boosted copy, used without post */
 	/* Jump optimization (optprobes.c). opt_slot is pp's detour, kept
@@ -183,7 +187,39 @@ ARCH_GPR_ONLY static inline void kp_read_unlock(int token)
 {
 	atomic_fetch_sub(&kp_readers[token >> 1].n[token & 1], 1);
 }
+
+/*
+ * Per-thread read-side records (sync.c): the fast way of the same
+ * sections. A thread claims one on its first section and then publishes
+ * its nesting depth there with plain stores: no locked instruction on the
+ * hit path. kp_synchronize() makes the stores visible with membarrier()
+ * and waits for every record that shows a section to show it ended. The
+ * shards above are the fallback: no membarrier(), or no record left.
+ */
+struct kp_reader {
+	uint64_t state;		/* gen << 32 | depth, in one store */
+	pid_t tid;		/* the thread that claimed it */
+	uintptr_t tid_addr;	/* its clear_child_tid word, or 0 */
+	atomic_int used;
+} __attribute__((aligned(64)));
+
+extern __thread struct kp_reader *kp_my_reader
+	__attribute__((tls_model("initial-exec")));
+extern bool kp_fast_sections;	/* membarrier() works: records may be used */
+struct kp_reader *kp_reader_claim(void);	/* async-signal-safe */
+
+/* Publish @depth (0: outside) and @gen (outermost sections ended) in the
+ * calling thread's record. Async-signal-safe. */
+ARCH_GPR_ONLY static inline void kp_reader_publish(struct kp_reader *r,
+						   uint32_t gen,
+						   uint32_t depth)
+{
+	__atomic_store_n(&r->state, (uint64_t)gen << 32 | depth,
+			 __ATOMIC_RELAXED);
+}
+
 void kp_synchronize(void);		/* kprobe_mutex held */
+void kp_sync_init(void);		/* kprobe_mutex held */
 void kp_sync_atfork_child(void);
 void kp_fd_out_of_the_way(int *fd);	/* error.c */
 /* ---- unloaded code (dl.c, kprobes.c); kprobe_mutex held ---- */
@@ -193,6 +229,10 @@ int kp_real_dlclose(void *handle);	/* libc's, never the sweep */
 /* The calling thread's id, cached per thread (kretprobes.c); a fork()ed
  * child's is asked again. Async-signal-safe, ARCH_GPR_ONLY. */
 pid_t kp_gettid(void);
+/* Its clear_child_tid word (0: unknown), and whether a thread is gone
+ * (kretprobes.c). Async-signal-safe, ARCH_GPR_ONLY. */
+uintptr_t kp_tid_addr(void);
+bool kp_thread_gone(pid_t tid, uintptr_t tid_addr);
 bool kp_dl_addr_loaded(uintptr_t addr);
 void kp_kill_probe_point(struct probe_point *pp);
 /* Probe points whose code is gone, still holding registered probes. */

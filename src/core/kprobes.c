@@ -81,10 +81,10 @@ static void kp_atfork_parent(void)
 
 static void kp_atfork_child(void)
 {
+	kp_kretprobe_atfork_child();	/* first: the thread id */
 	kp_sync_atfork_child();
 	kp_trap_atfork_child();
 	kp_text_atfork_child();
-	kp_kretprobe_atfork_child();
 	kp_unlock();
 }
 
@@ -107,6 +107,7 @@ int kp_init(void)
 		return err;
 	done = true;
 	err = arch_init();
+	kp_sync_init();
 	kp_opt_init();
 	if (!err)
 		err = kp_trap_init();
@@ -277,10 +278,11 @@ void kp_kill_probe_point(struct probe_point *pp)
 static void update_probe_point(struct probe_point *pp)
 {
 	struct kprobe_node *n;
-	bool has_post = false;
+	bool has_post = false, all_light = true;
 	int enabled = 0;
 
 	for (n = pp->probes; n; n = n->next) {
+		all_light &= n->light;
 		if (n->kp->flags & KPROBE_FLAG_DISABLED)
 			continue;
 		enabled++;
@@ -292,6 +294,7 @@ static void update_probe_point(struct probe_point *pp)
 		kp_opt_remove(pp);
 	pp->nr_enabled = enabled;
 	__atomic_store_n(&pp->has_post, has_post, __ATOMIC_RELEASE);
+	__atomic_store_n(&pp->all_light, all_light, __ATOMIC_RELEASE);
 	kp_opt_update(pp);
 }
 
@@ -585,6 +588,8 @@ static int __register_kprobe(struct kprobe *p, bool func_entry)
 		goto fail_pp;
 	}
 	node->next = *tail;
+	if (!node->light)
+		__atomic_store_n(&pp->all_light, false, __ATOMIC_RELEASE);
 	kp_rcu_assign(*tail, node);
 	pp->nr_probes++;
 	update_probe_point(pp);

@@ -188,7 +188,7 @@ ARCH_GPR_ONLY pid_t kp_gettid(void)
 /*
  * Where the kernel clears the thread's id when the thread exits (glibc's
  * set_tid_address(&pd->tid), which pthread_join() waits on), asked once
- * per thread; 1 if the kernel cannot say (no CONFIG_CHECKPOINT_RESTORE).
+ * per thread; 0 if the kernel cannot say (no CONFIG_CHECKPOINT_RESTORE).
  * Async-signal-safe.
  */
 static __thread uintptr_t cached_tid_addr
@@ -196,7 +196,7 @@ static __thread uintptr_t cached_tid_addr
 
 #define PR_GET_TID_ADDRESS_	40
 
-ARCH_GPR_ONLY static uintptr_t tid_addr(void)
+ARCH_GPR_ONLY uintptr_t kp_tid_addr(void)
 {
 	uintptr_t a = 0;
 
@@ -207,29 +207,30 @@ ARCH_GPR_ONLY static uintptr_t tid_addr(void)
 }
 
 /*
- * Has the thread of @inst exited? The kernel says so (tgkill: no such
- * thread), or its clear_child_tid word no longer holds its id: the kernel
- * cleared it at the exit, before pthread_join() returned, while the task
- * itself may linger a little longer (under qemu-user much longer); or
- * the word is unmapped, or another thread's now. Async-signal-safe.
+ * Has thread @tid of this process exited? The kernel says so (tgkill: no
+ * such thread), or its clear_child_tid word @tid_addr (kp_tid_addr(), 0:
+ * unknown) no longer holds its id: the kernel cleared it at the exit,
+ * before pthread_join() returned, while the task itself may linger a
+ * little longer (under qemu-user much longer); or the word is unmapped, or
+ * another thread's now. Async-signal-safe.
  */
-ARCH_GPR_ONLY static bool thread_gone(const struct kp_ret_inst *inst,
-				      long pid)
+ARCH_GPR_ONLY bool kp_thread_gone(pid_t tid, uintptr_t tid_addr)
 {
+	long pid = arch_syscall(SYS_getpid, 0, 0, 0);
 	uintptr_t word;
 	uint64_t w;
 	int32_t id;
 
-	if (arch_syscall(SYS_tgkill, pid, inst->tid, 0) == -ESRCH)
+	if (arch_syscall(SYS_tgkill, pid, tid, 0) == -ESRCH)
 		return true;
-	if (!inst->tid_addr)
+	if (!tid_addr)
 		return false;
-	word = inst->tid_addr & ~(uintptr_t)7;
+	word = tid_addr & ~(uintptr_t)7;
 	if (arch_copy_safe(&w, (const void *)word, sizeof(w)))
 		return true;
-	__builtin_memcpy(&id, (const char *)&w + (inst->tid_addr - word),
+	__builtin_memcpy(&id, (const char *)&w + (tid_addr - word),
 			 sizeof(id));
-	return id != inst->tid;
+	return id != tid;
 }
 
 void kp_kretprobe_atfork_child(void)
@@ -238,16 +239,21 @@ void kp_kretprobe_atfork_child(void)
 	cached_tid_addr = 0;
 }
 
+/*
+ * Give @inst back: IDLE for its kretprobe to take again, or FREE when the
+ * kretprobe is gone (an orphan: nobody will take it again). Only inside a
+ * read-side section: either this section saw the owner before
+ * unregister_kretprobe() cleared it, and that call's grace period waits
+ * for the IDLE store before it makes IDLE instances FREE, or it sees NULL
+ * and makes the instance FREE itself. No locked instruction: the hit path
+ * pays for none here. Async-signal-safe.
+ */
 ARCH_GPR_ONLY static void release(struct kp_ret_inst *inst)
 {
-	int expected = RI_IDLE;
+	bool orphan = !__atomic_load_n(&inst->owner, __ATOMIC_ACQUIRE);
 
-	atomic_store(&inst->state, RI_IDLE);
-	/* An orphan's kretprobe is gone: nobody will take it again. Whoever
-	 * of us and unregister_kretprobe() comes second makes it FREE. */
-	if (!__atomic_load_n(&inst->owner, __ATOMIC_ACQUIRE))
-		atomic_compare_exchange_strong(&inst->state, &expected,
-					       RI_FREE);
+	atomic_store_explicit(&inst->state, orphan ? RI_FREE : RI_IDLE,
+			      memory_order_release);
 }
 
 /*
@@ -274,13 +280,11 @@ ARCH_GPR_ONLY static void reclaim_stale(uintptr_t slot, uintptr_t stack_id,
 /* Free ACTIVE instances of @krp whose thread has exited. */
 ARCH_GPR_ONLY static void reclaim_dead_threads(struct kp_kretprobe *krp)
 {
-	long pid = arch_syscall(SYS_getpid, 0, 0, 0);
-
 	for (int i = 0; i < krp->n; i++) {
 		struct kp_ret_inst *inst = krp->insts[i];
 
 		if (atomic_load(&inst->state) == RI_ACTIVE &&
-		    thread_gone(inst, pid)) {
+		    kp_thread_gone(inst->tid, inst->tid_addr)) {
 			int expected = RI_ACTIVE;
 
 			atomic_compare_exchange_strong(&inst->state, &expected,
@@ -342,7 +346,7 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 	inst->ri.ret_addr = (kprobe_opcode_t *)ra;
 	inst->ri.fp = (void *)slot;
 	inst->tid = kp_gettid();
-	inst->tid_addr = tid_addr();
+	inst->tid_addr = kp_tid_addr();
 	inst->slot = slot;
 	inst->stack_id = stack_id;
 	if (rp->entry_handler && rp->entry_handler(&inst->ri, regs)) {
@@ -426,8 +430,8 @@ kp_kretprobe_trampoline_handler(struct pt_regs *regs, unsigned int index,
 		kp_handler_exit();
 		ret_regs = outer;
 	}
-	kp_section_exit();
 	release(inst);
+	kp_section_exit();
 	*errnop = saved_errno;
 	return ra;
 }

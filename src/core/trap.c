@@ -54,7 +54,9 @@ struct kprobe_ctlblk {
 	struct pt_regs jp_regs;
 	uint8_t jp_stack[ARCH_JPROBE_STACK];
 	int nsect;		/* nested trap-path sections */
-	int sect_idx;		/* the outermost one's read-lock token */
+	int sect_idx;		/* the outermost one's read-lock token, or -1:
+				 * the thread's record (kp_my_reader) */
+	uint32_t gen;		/* outermost sections ended */
 	int handler_depth;	/* > 0 while a handler of ours runs */
 	bool in_fault_handler;
 	struct kprobe *current;	/* whose handler runs */
@@ -71,24 +73,51 @@ static __thread struct kprobe_ctlblk kcb
 	__attribute__((tls_model("initial-exec")));
 
 /*
- * Read-side sections of the trap path. Only a thread's outermost section
- * takes the read lock: a nested one (a trap inside a handler) lies within
- * it, and whatever a writer unlinks meanwhile waits for the outer one.
+ * Read-side sections of the trap path (sync.c says how they work). Only a
+ * thread's outermost section chooses the way: its record, claimed on its
+ * first section, or else a shard's count. A nested one (a trap inside a
+ * handler) lies within it, and whatever a writer unlinks meanwhile waits
+ * for the outer one.
+ *
+ * A record shows the depth, published after every change to it, so that a
+ * signal arriving between two steps here finds the record telling the
+ * truth for its own section, and leaves it so. Async-signal-safe.
  */
-ARCH_GPR_ONLY static void section_enter(void)
+ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
+section_enter(void)
 {
-	/* Counted first, then nested: a signal in between finds no
-	 * section and opens (and closes) its own. */
-	if (kcb.nsect == 0)
-		kcb.sect_idx = kp_read_lock();
+	struct kp_reader *r = kp_my_reader;
+
+	if (kcb.nsect == 0) {
+		if (!r && kp_fast_sections)
+			r = kp_reader_claim();
+		/* Counted first, then nested: a signal in between finds no
+		 * section and opens (and closes) its own. */
+		kcb.sect_idx = r ? -1 : kp_read_lock();
+	}
 	kcb.nsect++;
+	if (r)
+		kp_reader_publish(r, kcb.gen, (uint32_t)kcb.nsect);
+	/* What the section reads is read after the depth is published. */
+	atomic_signal_fence(memory_order_seq_cst);
 }
 
-ARCH_GPR_ONLY static void section_exit(void)
+ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
+section_exit(void)
 {
+	struct kp_reader *r = kp_my_reader;
+
+	atomic_signal_fence(memory_order_seq_cst);
 	/* 0: abandoned by abandon_thread_state(). */
-	if (kcb.nsect > 0 && --kcb.nsect == 0)
-		kp_read_unlock(kcb.sect_idx);
+	if (kcb.nsect <= 0)
+		return;
+	if (--kcb.nsect == 0) {
+		kcb.gen++;
+		if (kcb.sect_idx >= 0)
+			kp_read_unlock(kcb.sect_idx);
+	}
+	if (r)
+		kp_reader_publish(r, kcb.gen, (uint32_t)kcb.nsect);
 }
 
 ARCH_GPR_ONLY void kp_section_enter(void)
@@ -105,7 +134,7 @@ ARCH_GPR_ONLY void kp_section_exit(void)
  * child's counts start from zero (kp_sync_atfork_child()). */
 void kp_trap_atfork_child(void)
 {
-	if (kcb.nsect > 0)
+	if (kcb.nsect > 0 && kcb.sect_idx >= 0)
 		kcb.sect_idx = kp_read_lock();
 }
 
@@ -170,7 +199,11 @@ static void abandon_thread_state(void)
 {
 	if (kcb.nsect > 0) {
 		kcb.nsect = 0;
-		kp_read_unlock(kcb.sect_idx);
+		kcb.gen++;
+		if (kcb.sect_idx >= 0)
+			kp_read_unlock(kcb.sect_idx);
+		if (kp_my_reader)
+			kp_reader_publish(kp_my_reader, kcb.gen, 0);
 	}
 	kcb.handler_depth = 0;
 	kcb.current = NULL;
@@ -466,16 +499,6 @@ static void kp_hit(const struct probe_point *pp, ucontext_t *uc)
 /* See kp_errno_ptr(). */
 ptrdiff_t kp_errno_off;
 
-/* May every enabled handler at @pp run on the light path? */
-ARCH_GPR_ONLY static bool all_light(const struct probe_point *pp)
-{
-	for (struct kprobe_node *n = kp_rcu_deref(pp->probes); n;
-	     n = kp_rcu_deref(n->next))
-		if (!n->light && !kprobe_disabled(n->kp))
-			return false;
-	return true;
-}
-
 /*
  * A jump-optimized probe was hit: the arch's detour code calls this on the
  * thread's own stack, in its ordinary context (which may be one of the
@@ -510,7 +533,8 @@ ARCH_GPR_ONLY uintptr_t kp_optprobe_handler(struct kp_slot *d,
 	if (pp) {
 		if (kcb.handler_depth > 0) {
 			inc_missed(pp);		/* a handler hit a probe */
-		} else if (light && !all_light(pp)) {
+		} else if (light &&
+			   !__atomic_load_n(&pp->all_light, __ATOMIC_RELAXED)) {
 			section_exit();
 			return 0;
 		} else if (run_pre_handlers(pp, regs, light)) {
