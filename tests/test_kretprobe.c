@@ -359,6 +359,85 @@ __asm__(
 	"	.size kr_call_flags, . - kr_call_flags\n"
 	"	.popsection\n");
 
+/*
+ * kr_call_scratch(fn, arg): call fn(arg) with known values in the
+ * caller-saved registers fn does not use, and return a mask of those that
+ * differ after the call (bit 0 rcx, 1 rdx, 2 rsi, 3 rdi, 4 r8, 5 r9,
+ * 6 r10, 7 r11). GCC's -fipa-ra does keep values there across a call to a
+ * function it compiled and knows leaves them alone, so a return probe must
+ * too. kr_leaf(x) = x + 1 touches rax only, in 7 bytes that a jump can
+ * replace.
+ */
+#define KR_SCRATCH_BITS	"bit 0 rcx, 1 rdx, 2 rsi, 3 rdi, 4 r8, 5 r9, " \
+			"6 r10, 7 r11"
+unsigned long kr_call_scratch(long (*fn)(long), long arg);
+long kr_leaf(long x);
+__asm__(
+	"	.pushsection .text\n"
+	"	.p2align 4\n"
+	"	.globl kr_leaf\n"
+	"	.type kr_leaf, @function\n"
+	"kr_leaf:\n"
+	"	movq %rdi, %rax\n"
+	"	addq $1, %rax\n"
+	"	ret\n"
+	"	.size kr_leaf, . - kr_leaf\n"
+	"	.p2align 4\n"
+	"	.type kr_call_scratch, @function\n"
+	"kr_call_scratch:\n"
+	"	.cfi_startproc\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movabsq $0x0101010101010101, %rcx\n"
+	"	movabsq $0x0202020202020202, %rdx\n"
+	"	movabsq $0x0303030303030303, %rsi\n"
+	"	movabsq $0x0404040404040404, %r8\n"
+	"	movabsq $0x0505050505050505, %r9\n"
+	"	movabsq $0x0606060606060606, %r10\n"
+	"	movabsq $0x0707070707070707, %r11\n"
+	"	pushq %rdi\n"			/* the argument, to compare; and
+						 * the stack aligned */
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	call *%rax\n"
+	"	popq %rax\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	cmpq %rax, %rdi\n"
+	"	movl $0, %eax\n"
+	"	je 1f\n"
+	"	orq $8, %rax\n"
+	"1:	movabsq $0x0101010101010101, %rdi\n"
+	"	cmpq %rdi, %rcx\n"
+	"	je 1f\n"
+	"	orq $1, %rax\n"
+	"1:	movabsq $0x0202020202020202, %rdi\n"
+	"	cmpq %rdi, %rdx\n"
+	"	je 1f\n"
+	"	orq $2, %rax\n"
+	"1:	movabsq $0x0303030303030303, %rdi\n"
+	"	cmpq %rdi, %rsi\n"
+	"	je 1f\n"
+	"	orq $4, %rax\n"
+	"1:	movabsq $0x0404040404040404, %rdi\n"
+	"	cmpq %rdi, %r8\n"
+	"	je 1f\n"
+	"	orq $16, %rax\n"
+	"1:	movabsq $0x0505050505050505, %rdi\n"
+	"	cmpq %rdi, %r9\n"
+	"	je 1f\n"
+	"	orq $32, %rax\n"
+	"1:	movabsq $0x0606060606060606, %rdi\n"
+	"	cmpq %rdi, %r10\n"
+	"	je 1f\n"
+	"	orq $64, %rax\n"
+	"1:	movabsq $0x0707070707070707, %rdi\n"
+	"	cmpq %rdi, %r11\n"
+	"	je 1f\n"
+	"	orq $128, %rax\n"
+	"1:	ret\n"
+	"	.cfi_endproc\n"
+	"	.size kr_call_scratch, . - kr_call_scratch\n"
+	"	.popsection\n");
+
 #else /* __powerpc64__ */
 
 /*
@@ -603,6 +682,64 @@ __asm__(
 	"	blr\n"
 	"	.cfi_endproc\n"
 	"	.size kr_call_flags, . - kr_call_flags\n"
+	"	.popsection\n");
+
+/*
+ * kr_call_scratch(fn, arg): call fn(arg) through CTR with known values in
+ * the volatile registers fn does not use, and return a mask of those that
+ * differ after the call (bit 0 r0, bit n rn for r4-r12). GCC's -fipa-ra
+ * keeps values there across a call to a function it compiled and knows
+ * leaves them alone, so a return probe must too. kr_leaf(x) = x + 1
+ * touches r3 only.
+ */
+#define KR_SCRATCH_BITS	"bit 0 r0, bit n rn for r4-r12"
+unsigned long kr_call_scratch(long (*fn)(long), long arg);
+long kr_leaf(long x);
+__asm__(
+	"	.pushsection .text\n"
+	"	.p2align 4\n"
+	"	.globl kr_leaf\n"
+	"	.type kr_leaf, @function\n"
+	"kr_leaf:\n"
+	"	addi 3, 3, 1\n"
+	"	blr\n"
+	"	.size kr_leaf, . - kr_leaf\n"
+	"	.p2align 4\n"
+	"	.type kr_call_scratch, @function\n"
+	"kr_call_scratch:\n"
+	"	.cfi_startproc\n"
+	"	mflr 0\n"
+	"	std 0, 16(1)\n"
+	"	stdu 1, -128(1)\n"
+	"	.cfi_def_cfa_offset 128\n"
+	"	.cfi_offset 65, 16\n"
+	"	std 2, 24(1)\n"
+	"	mtctr 3\n"
+	"	mr 3, 4\n"
+	"	li 0, 0x0100\n"
+	"	.irp reg, 4,5,6,7,8,9,10,11,12\n"
+	"	li \\reg, 0x0101 * \\reg\n"
+	"	.endr\n"
+	"	bctrl\n"
+	"	ld 2, 24(1)\n"
+	"	li 3, 0\n"
+	"	cmpdi 0, 0x0100\n"
+	"	beq 1f\n"
+	"	ori 3, 3, 1\n"
+	"1:\n"
+	"	.irp reg, 4,5,6,7,8,9,10,11,12\n"
+	"	cmpdi \\reg, 0x0101 * \\reg\n"
+	"	beq 1f\n"
+	"	ori 3, 3, 1 << \\reg\n"
+	"1:\n"
+	"	.endr\n"
+	"	addi 1, 1, 128\n"
+	"	.cfi_def_cfa_offset 0\n"
+	"	ld 0, 16(1)\n"
+	"	mtlr 0\n"
+	"	blr\n"
+	"	.cfi_endproc\n"
+	"	.size kr_call_scratch, . - kr_call_scratch\n"
 	"	.popsection\n");
 
 #endif /* __powerpc64__ */
@@ -1256,6 +1393,39 @@ static void test_callee_saved_preserved(void **state)
 	kp_test_done();
 }
 
+/*
+ * The caller-saved registers the callee leaves alone are left alone by
+ * the return probe too, on the jump-optimized entry and on the trap's: a
+ * caller compiled with -fipa-ra keeps values there across the call. (The
+ * return stubs used to carry their index in r11, and on ppc64 r11, r12
+ * and r0.)
+ */
+static void test_scratch_preserved_for_known_callee(void **state)
+{
+	unsigned long diff;
+
+	diff = kr_call_scratch(kr_leaf, 41);
+	kp_check_eq(diff, 0, "registers that differ after an unprobed call "
+		    "(" KR_SCRATCH_BITS ")");
+	for (int opt = 1; opt >= 0; opt--) {
+		kprobe_optimization(opt);
+		init_rp(&rp, kr_leaf, harsh_ret);
+		kp_check_ret(register_kretprobe(&rp), 0,
+			     "register_kretprobe(kr_leaf)");
+		cnt_set(&ret_calls, 0);
+		diff = kr_call_scratch(kr_leaf, 41);
+		kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+		kp_check_eq(diff, 0, "registers (" KR_SCRATCH_BITS ") that "
+			    "differ in the caller after a return-probed call "
+			    "(jump optimization %s) to a function that does "
+			    "not touch them: all must be preserved",
+			    opt ? "on" : "off");
+		unregister_kretprobe(&rp);
+	}
+	kprobe_optimization(1);
+	kp_test_done();
+}
+
 /* ---- what the handlers see ---- */
 
 static void test_handler_sees_return_address(void **state)
@@ -1719,6 +1889,7 @@ int main(void)
 		KRET_TEST(test_return_8_vectors),
 		KRET_TEST(test_return_float128),
 		KRET_TEST(test_callee_saved_preserved),
+		KRET_TEST(test_scratch_preserved_for_known_callee),
 		KRET_TEST(test_handler_sees_return_address),
 		KRET_TEST(test_entry_handler_and_data),
 		KRET_TEST(test_entry_handler_skips),

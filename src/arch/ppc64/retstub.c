@@ -7,8 +7,11 @@
  * A kretprobe's entry handler puts stub k's address in LR; the probed
  * function saves it, restores it and returns into stub k, which runs
  *
- *	lis	r11, index@h		; r0, r11, r12 and LR are volatile
- *	ori	r11, r11, index@l	;   at a return
+ *	std	r12, -8(r1)		; the caller's r12, r11 and r0,
+ *	std	r11, -16(r1)		;   below its stack pointer
+ *	std	r0, -24(r1)
+ *	lis	r11, index@h
+ *	ori	r11, r11, index@l
  *	bcl	20, 31, 1f
  *   1:	mflr	r12
  *	addi	r12, r12, lits - 1b	; r12 = &lits
@@ -156,17 +159,25 @@ void arch_ret_code_init(uint8_t *code, size_t len)
 
 void arch_ret_stub(uint8_t *code, uint8_t *s, unsigned int index)
 {
-	uint8_t *anchor = s + 12;		/* 1: */
+	uint8_t *anchor = s + 24;		/* 1: */
 
-	kp_put32(s + 0, d_form(15, 11, 0, index >> 16));	/* lis */
-	kp_put32(s + 4, d_form(24, 11, 11, index & 0xffff));	/* ori */
-	kp_put32(s + 8, 0x429f0005u);			/* bcl 20,31,1f */
-	kp_put32(s + 12, 0x7d8802a6u);			/* mflr r12 */
-	kp_put32(s + 16, d_form(14, 12, 12,		/* addi r12, r12, D */
+	/* The three registers the stub needs go below r1 first: they are
+	 * the caller's to keep (GCC's -fipa-ra keeps values in volatile
+	 * registers across a call to a function it knows leaves them
+	 * alone). At a return nothing lives there, and a signal frame
+	 * leaves the protected zone alone. */
+	kp_put32(s + 0, d_form(62, 12, 1, (uint16_t)-8));	/* std r12 */
+	kp_put32(s + 4, d_form(62, 11, 1, (uint16_t)-16));	/* std r11 */
+	kp_put32(s + 8, d_form(62, 0, 1, (uint16_t)-24));	/* std r0 */
+	kp_put32(s + 12, d_form(15, 11, 0, index >> 16));	/* lis */
+	kp_put32(s + 16, d_form(24, 11, 11, index & 0xffff));	/* ori */
+	kp_put32(s + 20, 0x429f0005u);			/* bcl 20,31,1f */
+	kp_put32(s + 24, 0x7d8802a6u);			/* mflr r12 */
+	kp_put32(s + 28, d_form(14, 12, 12,		/* addi r12, r12, D */
 			     (uint16_t)(lits_of(code) - anchor)));
-	kp_put32(s + 20, d_form(58, 0, 12, 0));		/* ld r0, 0(r12) */
-	kp_put32(s + 24, 0x7c0803a6u);			/* mtlr r0 */
-	kp_put32(s + 28, 0x4e800020u);			/* blr */
+	kp_put32(s + 32, d_form(58, 0, 12, 0));		/* ld r0, 0(r12) */
+	kp_put32(s + 36, 0x7c0803a6u);			/* mtlr r0 */
+	kp_put32(s + 40, 0x4e800020u);			/* blr */
 }
 
 /* ---- trap path ---- */

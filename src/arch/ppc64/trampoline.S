@@ -5,7 +5,8 @@
  *
  * A return stub (retstub.c) branches here through LR just after the
  * probed function's blr, with r11 = its index and r12 = the address of
- * the stub page's { this address, libkprobe's TOC pointer }. r1 is the
+ * the stub page's { this address, libkprobe's TOC pointer }, and the
+ * caller's r12, r11 and r0 saved at -8, -16 and -24 from r1, the
  * caller's stack pointer. CTR, XER and CR may be volatile at a return but
  * the caller sees them as the function left them, and r3/r4, f1-f8 and
  * v2-v9 may hold the return value: all of them are saved, so a handler in
@@ -57,9 +58,17 @@ kp_kretprobe_trampoline:
 	stdu	1, -FRAME(1)
 	.cfi_def_cfa_offset FRAME
 	.cfi_offset 65, RA - FRAME		/* LR */
-	std	0, GPR(0)(1)
-	std	2, GPR(2)(1)
 	std	3, GPR(3)(1)
+	/* The caller's r0, r11 and r12, from below its r1 (the stub's),
+	 * before the vector save area below overwrites them. */
+	ld	3, FRAME - 24(1)
+	std	3, GPR(0)(1)
+	ld	3, FRAME - 16(1)
+	std	3, GPR(11)(1)
+	ld	3, FRAME - 8(1)
+	std	3, GPR(12)(1)
+	ld	3, GPR(3)(1)
+	std	2, GPR(2)(1)
 	std	4, GPR(4)(1)
 	std	5, GPR(5)(1)
 	std	6, GPR(6)(1)
@@ -67,8 +76,6 @@ kp_kretprobe_trampoline:
 	std	8, GPR(8)(1)
 	std	9, GPR(9)(1)
 	std	10, GPR(10)(1)
-	std	11, GPR(11)(1)
-	std	12, GPR(12)(1)
 	std	13, GPR(13)(1)
 	std	14, GPR(14)(1)
 	std	15, GPR(15)(1)

@@ -5,8 +5,10 @@
  * A kretprobe swaps a function's return address for a stub. When the
  * function returns into stub k, it runs
  *
- *	mov	$index, %r11d		; r11 is scratch at a return
+ *	movq	$index, -8(%rsp)	; the slot the return just left
  *	jmp	*trampoline(%rip)	; kp_kretprobe_trampoline
+ *
+ * (No register carries the index: see arch_ret_stub().)
  *
  * One chunk (laid out by src/core/retstub.c) is one executable page of 255
  * such stubs (16 bytes apart, the first byte of each slot an int3 that
@@ -90,14 +92,21 @@ void arch_ret_code_init(uint8_t *code, size_t len)
 
 void arch_ret_stub(uint8_t *code, uint8_t *s, unsigned int index)
 {
-	int32_t disp = (int32_t)((code + ARCH_RET_CODE - 8) - (s + 12));
+	int32_t disp = (int32_t)((code + ARCH_RET_CODE - 8) - (s + 15));
 
-	s[0] = 0x41;			/* mov $index, %r11d */
-	s[1] = 0xbb;
-	kp_put32(s + 2, index);
-	s[6] = 0xff;			/* jmp *disp(%rip) */
-	s[7] = 0x25;
-	kp_put32(s + 8, (uint32_t)disp);
+	/* movq $index, -8(%rsp): into the slot the return address just left,
+	 * not a register. Every register is the caller's to keep: GCC's
+	 * -fipa-ra keeps values in caller-saved ones across a call to a
+	 * function it knows leaves them alone. */
+	s[0] = 0x48;
+	s[1] = 0xc7;
+	s[2] = 0x44;
+	s[3] = 0x24;
+	s[4] = 0xf8;
+	kp_put32(s + 5, index);
+	s[9] = 0xff;			/* jmp *disp(%rip) */
+	s[10] = 0x25;
+	kp_put32(s + 11, (uint32_t)disp);
 }
 
 /* ---- trap path ---- */

@@ -2,11 +2,12 @@
 /*
  * The return trampoline of kretprobes, and jprobe_return()'s breakpoint.
  *
- * A return stub (retstub.c) jumps here with r11 = its index, just after the
- * probed function's ret: rsp is the caller's stack pointer, and the slot
- * below it, which held the stub's address, is where we put the real
- * return address before calling into C, so that unwinding from a return
- * handler runs through this frame to the real caller.
+ * A return stub (retstub.c) jumps here just after the probed function's
+ * ret: rsp is the caller's stack pointer, and the slot below it, which
+ * held the stub's address, now holds the stub's index (every register is
+ * still the function's, as it returned). That slot is where we put the
+ * real return address before calling into C, so that unwinding from a
+ * return handler runs through this frame to the real caller.
  *
  * Frame, from the entry rsp (CFA) down:
  *   -8      return address slot (our last jump goes through it)
@@ -62,7 +63,7 @@ kp_kretprobe_trampoline:
 	movq	%rax, REGS+152(%rsp)		/* rsp after the return */
 	movq	kp_x86_user_ss(%rip), %rax
 	movq	%rax, REGS+160(%rsp)
-	movl	%r11d, %r12d			/* index (r12 is saved) */
+	movl	FRAME-8(%rsp), %r12d		/* index (r12 is saved) */
 	cld
 	/*
 	 * The light path first (docs/design.md): a return handler known to
