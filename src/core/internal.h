@@ -218,6 +218,100 @@ ARCH_GPR_ONLY static inline void kp_reader_publish(struct kp_reader *r,
 			 __ATOMIC_RELAXED);
 }
 
+/*
+ * The calling thread's part of the trap path's per-thread state that every
+ * hit path uses, inline (trap.c owns the rest, struct kprobe_ctlblk).
+ */
+struct kp_thread {
+	const ucontext_t *uc;	/* the trap being handled, or NULL */
+	int nsect;		/* nested read-side sections */
+	int sect_idx;		/* the outermost one's shard token, or -1:
+				 * the thread's record (kp_my_reader) */
+	uint32_t gen;		/* outermost sections ended */
+	int handler_depth;	/* > 0 while a handler of ours runs */
+	struct kprobe *current;	/* whose handler runs */
+};
+
+extern __thread struct kp_thread kp_thr
+	__attribute__((tls_model("initial-exec")));
+
+/*
+ * Open and close a read-side section. Only a thread's outermost section
+ * chooses the way: its record, claimed on its first section, or else a
+ * shard's count. A nested one (a trap inside a handler) lies within it,
+ * and whatever a writer unlinks meanwhile waits for the outer one.
+ *
+ * A record shows the depth, published after every change to it, so that a
+ * signal arriving between two steps here finds the record telling the
+ * truth for its own section, and leaves it so. Inline: every hit takes
+ * one. Async-signal-safe.
+ */
+ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
+kp_section_enter(void)
+{
+	struct kp_reader *r = kp_my_reader;
+
+	if (kp_thr.nsect == 0) {
+		if (!r && kp_fast_sections)
+			r = kp_reader_claim();
+		/* Counted first, then nested: a signal in between finds no
+		 * section and opens (and closes) its own. */
+		kp_thr.sect_idx = r ? -1 : kp_read_lock();
+	}
+	kp_thr.nsect++;
+	if (r)
+		kp_reader_publish(r, kp_thr.gen, (uint32_t)kp_thr.nsect);
+	/* What the section reads is read after the depth is published. */
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
+kp_section_exit(void)
+{
+	struct kp_reader *r = kp_my_reader;
+
+	atomic_signal_fence(memory_order_seq_cst);
+	/* 0: abandoned (trap.c's abandon_thread_state()). */
+	if (kp_thr.nsect <= 0)
+		return;
+	if (--kp_thr.nsect == 0) {
+		kp_thr.gen++;
+		if (kp_thr.sect_idx >= 0)
+			kp_read_unlock(kp_thr.sect_idx);
+	}
+	if (r)
+		kp_reader_publish(r, kp_thr.gen, (uint32_t)kp_thr.nsect);
+}
+
+/* Around a handler of ours: a probe hit meanwhile is a recursive hit
+ * (nmissed). Async-signal-safe. */
+ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
+kp_handler_enter(struct kprobe *kp)
+{
+	kp_thr.handler_depth++;
+	kp_thr.current = kp;
+}
+
+ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
+kp_handler_exit(void)
+{
+	kp_thr.current = NULL;
+	if (kp_thr.handler_depth > 0)
+		kp_thr.handler_depth--;
+}
+
+/* 0 on the thread's own stack, else the base of the alternate signal stack
+ * the trapped code runs on. Inside a trap only (elsewhere 0).
+ * Async-signal-safe. */
+ARCH_GPR_ONLY static inline uintptr_t kp_trap_stack_id(void)
+{
+	const ucontext_t *uc = kp_thr.uc;
+
+	if (uc && (uc->uc_stack.ss_flags & SS_ONSTACK))
+		return (uintptr_t)uc->uc_stack.ss_sp;
+	return 0;
+}
+
 void kp_synchronize(void);		/* kprobe_mutex held */
 void kp_sync_init(void);		/* kprobe_mutex held */
 void kp_sync_atfork_child(void);
@@ -251,8 +345,6 @@ ARCH_GPR_ONLY static inline int *kp_errno_ptr(void)
 {
 	return (int *)((char *)arch_thread_pointer() + kp_errno_off);
 }
-void kp_section_enter(void);		/* async-signal-safe */
-void kp_section_exit(void);		/* async-signal-safe */
 void kp_trap_atfork_child(void);
 
 /* ---- text (text.c): mappings and patching ---- */
@@ -329,13 +421,8 @@ void kp_unregister_batch(struct kprobe **kps, int num);	/* NULLs skipped */
 bool kp_is_registered(const struct kprobe *p);
 
 /* ---- trap path services for the other probe kinds (trap.c) ---- */
-void kp_handler_enter(struct kprobe *kp);	/* async-signal-safe */
-void kp_handler_exit(void);			/* async-signal-safe */
 void kp_self_enter(void);
 void kp_self_exit(void);
-/* 0 on the thread's own stack, else the base of the alternate signal stack
- * the trapped code runs on. Inside a trap only. */
-uintptr_t kp_trap_stack_id(void);
 
 /* ---- probe kinds, for the listing ---- */
 bool kp_is_kretprobe(const struct kprobe *p);

@@ -332,7 +332,8 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 	 * return address, and its instance, at this very slot, is alive. We
 	 * return into it after our own handler (the chain uprobes knows too).
 	 */
-	reclaim_stale(slot, stack_id, find_ret_addr(ra) != ra);
+	if (ret_top)
+		reclaim_stale(slot, stack_id, find_ret_addr(ra) != ra);
 	inst = take_instance(krp);
 	if (!inst) {
 		reclaim_dead_threads(krp);
@@ -419,7 +420,8 @@ kp_kretprobe_trampoline_handler(struct pt_regs *regs, unsigned int index,
 		;
 	if (*link)
 		*link = inst->next;
-	reclaim_stale(inst->slot, inst->stack_id, true);
+	if (ret_top)
+		reclaim_stale(inst->slot, inst->stack_id, true);
 
 	if (rp && rp->handler) {
 		const struct pt_regs *outer = ret_regs;

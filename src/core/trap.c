@@ -48,18 +48,11 @@ struct kp_hit {
 };
 
 struct kprobe_ctlblk {
-	const ucontext_t *uc;	/* the trap being handled */
 	/* A jprobe whose entry function runs (until jprobe_return()). */
 	struct kprobe *jp_active;
 	struct pt_regs jp_regs;
 	uint8_t jp_stack[ARCH_JPROBE_STACK];
-	int nsect;		/* nested trap-path sections */
-	int sect_idx;		/* the outermost one's read-lock token, or -1:
-				 * the thread's record (kp_my_reader) */
-	uint32_t gen;		/* outermost sections ended */
-	int handler_depth;	/* > 0 while a handler of ours runs */
 	bool in_fault_handler;
-	struct kprobe *current;	/* whose handler runs */
 	int nhits;
 	struct kp_hit hits[KP_MAX_HITS];
 	/* Jump-optimized hits whose handler moved the stack pointer: their
@@ -71,95 +64,15 @@ struct kprobe_ctlblk {
 
 static __thread struct kprobe_ctlblk kcb
 	__attribute__((tls_model("initial-exec")));
-
-/*
- * Read-side sections of the trap path (sync.c says how they work). Only a
- * thread's outermost section chooses the way: its record, claimed on its
- * first section, or else a shard's count. A nested one (a trap inside a
- * handler) lies within it, and whatever a writer unlinks meanwhile waits
- * for the outer one.
- *
- * A record shows the depth, published after every change to it, so that a
- * signal arriving between two steps here finds the record telling the
- * truth for its own section, and leaves it so. Async-signal-safe.
- */
-ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
-section_enter(void)
-{
-	struct kp_reader *r = kp_my_reader;
-
-	if (kcb.nsect == 0) {
-		if (!r && kp_fast_sections)
-			r = kp_reader_claim();
-		/* Counted first, then nested: a signal in between finds no
-		 * section and opens (and closes) its own. */
-		kcb.sect_idx = r ? -1 : kp_read_lock();
-	}
-	kcb.nsect++;
-	if (r)
-		kp_reader_publish(r, kcb.gen, (uint32_t)kcb.nsect);
-	/* What the section reads is read after the depth is published. */
-	atomic_signal_fence(memory_order_seq_cst);
-}
-
-ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
-section_exit(void)
-{
-	struct kp_reader *r = kp_my_reader;
-
-	atomic_signal_fence(memory_order_seq_cst);
-	/* 0: abandoned by abandon_thread_state(). */
-	if (kcb.nsect <= 0)
-		return;
-	if (--kcb.nsect == 0) {
-		kcb.gen++;
-		if (kcb.sect_idx >= 0)
-			kp_read_unlock(kcb.sect_idx);
-	}
-	if (r)
-		kp_reader_publish(r, kcb.gen, (uint32_t)kcb.nsect);
-}
-
-ARCH_GPR_ONLY void kp_section_enter(void)
-{
-	section_enter();
-}
-
-ARCH_GPR_ONLY void kp_section_exit(void)
-{
-	section_exit();
-}
+/* The part the other hit paths use inline (internal.h). */
+__thread struct kp_thread kp_thr __attribute__((tls_model("initial-exec")));
 
 /* The child of a fork() made inside a section: count it again, as the
  * child's counts start from zero (kp_sync_atfork_child()). */
 void kp_trap_atfork_child(void)
 {
-	if (kcb.nsect > 0 && kcb.sect_idx >= 0)
-		kcb.sect_idx = kp_read_lock();
-}
-
-ARCH_GPR_ONLY static void handler_enter(struct kprobe *kp)
-{
-	kcb.handler_depth++;
-	kcb.current = kp;
-}
-
-ARCH_GPR_ONLY static void handler_exit(void)
-{
-	kcb.current = NULL;
-	if (kcb.handler_depth > 0)
-		kcb.handler_depth--;
-}
-
-/* For handlers run outside a trap (return handlers). Async-signal-safe. */
-ARCH_GPR_ONLY void kp_handler_enter(struct kprobe *kp)
-{
-	handler_enter(kp);
-}
-
-ARCH_GPR_ONLY void kp_handler_exit(void)
-{
-	handler_exit();
+	if (kp_thr.nsect > 0 && kp_thr.sect_idx >= 0)
+		kp_thr.sect_idx = kp_read_lock();
 }
 
 /*
@@ -169,22 +82,12 @@ ARCH_GPR_ONLY void kp_handler_exit(void)
  */
 void kp_self_enter(void)
 {
-	kcb.handler_depth++;
+	kp_thr.handler_depth++;
 }
 
 void kp_self_exit(void)
 {
-	kcb.handler_depth--;
-}
-
-/* Async-signal-safe; inside a trap only (elsewhere 0). */
-ARCH_GPR_ONLY uintptr_t kp_trap_stack_id(void)
-{
-	const ucontext_t *uc = kcb.uc;
-
-	if (uc && (uc->uc_stack.ss_flags & SS_ONSTACK))
-		return (uintptr_t)uc->uc_stack.ss_sp;
-	return 0;
+	kp_thr.handler_depth--;
 }
 
 /*
@@ -197,16 +100,16 @@ ARCH_GPR_ONLY uintptr_t kp_trap_stack_id(void)
  */
 static void abandon_thread_state(void)
 {
-	if (kcb.nsect > 0) {
-		kcb.nsect = 0;
-		kcb.gen++;
-		if (kcb.sect_idx >= 0)
-			kp_read_unlock(kcb.sect_idx);
+	if (kp_thr.nsect > 0) {
+		kp_thr.nsect = 0;
+		kp_thr.gen++;
+		if (kp_thr.sect_idx >= 0)
+			kp_read_unlock(kp_thr.sect_idx);
 		if (kp_my_reader)
-			kp_reader_publish(kp_my_reader, kcb.gen, 0);
+			kp_reader_publish(kp_my_reader, kp_thr.gen, 0);
 	}
-	kcb.handler_depth = 0;
-	kcb.current = NULL;
+	kp_thr.handler_depth = 0;
+	kp_thr.current = NULL;
 	kcb.in_fault_handler = false;
 }
 
@@ -369,9 +272,9 @@ static void run_post_handlers(const struct probe_point *pp,
 		struct kprobe *kp = n->kp;
 
 		if (kp->post_handler && !kprobe_disabled(kp)) {
-			handler_enter(kp);
+			kp_handler_enter(kp);
 			kp->post_handler(kp, regs, 0);
-			handler_exit();
+			kp_handler_exit();
 		}
 	}
 }
@@ -400,9 +303,9 @@ run_pre_handlers(const struct probe_point *pp,
 			continue;
 		}
 		if (kp->pre_handler) {
-			handler_enter(kp);
+			kp_handler_enter(kp);
 			taken = kp->pre_handler(kp, regs) != 0;
-			handler_exit();
+			kp_handler_exit();
 		}
 	}
 	return taken;
@@ -480,7 +383,7 @@ static void kp_hit(const struct probe_point *pp, ucontext_t *uc)
 	arch_uc_to_regs(uc, &regs);
 	instruction_pointer_set(&regs, pp->addr);
 
-	if (kcb.handler_depth > 0) {
+	if (kp_thr.handler_depth > 0) {
 		/* Recursion: a handler of this thread hit a probe. */
 		inc_missed(pp);
 	} else {
@@ -528,20 +431,20 @@ ARCH_GPR_ONLY uintptr_t kp_optprobe_handler(struct kp_slot *d,
 	int *errnop = kp_errno_ptr(), saved_errno = *errnop;
 	struct probe_point *pp;
 
-	section_enter();
+	kp_section_enter();
 	pp = kp_rcu_deref(d->owner);
 	if (pp) {
-		if (kcb.handler_depth > 0) {
+		if (kp_thr.handler_depth > 0) {
 			inc_missed(pp);		/* a handler hit a probe */
 		} else if (light &&
 			   !__atomic_load_n(&pp->all_light, __ATOMIC_RELAXED)) {
-			section_exit();
+			kp_section_exit();
 			return 0;
 		} else if (run_pre_handlers(pp, regs, light)) {
 			resume = instruction_pointer(regs);
 		}
 	}
-	section_exit();
+	kp_section_exit();
 	*errnop = saved_errno;
 	return resume;
 }
@@ -613,9 +516,9 @@ static void kp_jprobe_break(ucontext_t *uc)
 	arch_uc_to_regs(uc, &regs);
 	pp = kp_table_lookup(instruction_pointer(&kcb.jp_regs));
 	if (pp && p->break_handler) {
-		handler_enter(p);
+		kp_handler_enter(p);
 		p->break_handler(p, &regs);
-		handler_exit();
+		kp_handler_exit();
 	} else {
 		kp_jprobe_longjmp(p, &regs);
 	}
@@ -681,7 +584,7 @@ static bool kp_breakpoint(uintptr_t addr, ucontext_t *uc)
 	struct probe_point *pp;
 	struct kp_slot *slot;
 
-	section_enter();
+	kp_section_enter();
 	pp = kp_table_lookup(addr);
 	slot = pp ? NULL : kp_slot_lookup(addr);
 	if (pp && bp) {
@@ -705,7 +608,7 @@ static bool kp_breakpoint(uintptr_t addr, ucontext_t *uc)
 	} else {
 		ours = false;
 	}
-	section_exit();
+	kp_section_exit();
 	return ours;
 }
 
@@ -715,9 +618,9 @@ static void kp_sigtrap(int sig, siginfo_t *info, void *ctx)
 	int saved_errno = errno;
 	uintptr_t addr;
 
-	const ucontext_t *outer_uc = kcb.uc;
+	const ucontext_t *outer_uc = kp_thr.uc;
 
-	kcb.uc = uc;
+	kp_thr.uc = uc;
 	if (!arch_trap_is_breakpoint(info, uc, &addr)) {
 		chain(sig, info, uc, info->si_code > 0);
 	} else if (!kp_breakpoint(addr, uc)) {
@@ -730,7 +633,7 @@ static void kp_sigtrap(int sig, siginfo_t *info, void *ctx)
 		msg_str(&report, " is not a probe's");
 		chain_report(sig, info, uc, true, &report);
 	}
-	kcb.uc = outer_uc;
+	kp_thr.uc = outer_uc;
 	errno = saved_errno;
 }
 
@@ -788,7 +691,7 @@ static bool kp_slot_fault(struct kp_slot *slot, uintptr_t orig, bool first,
 	/* A boosted hit leaves no record: it ran the handlers unless it was
 	 * a recursive hit, inside one of ours. */
 	if (slot->boosted)
-		ran_handlers = first && kcb.handler_depth == 0;
+		ran_handlers = first && kp_thr.handler_depth == 0;
 	else
 		ran_handlers = pop_hit(slot, &hit) && hit.handlers;
 	if (ran_handlers && pp) {
@@ -801,9 +704,9 @@ static bool kp_slot_fault(struct kp_slot *slot, uintptr_t orig, bool first,
 
 			if (!kp->fault_handler || kprobe_disabled(kp))
 				continue;
-			handler_enter(kp);
+			kp_handler_enter(kp);
 			handled = kp->fault_handler(kp, &regs, sig) != 0;
-			handler_exit();
+			kp_handler_exit();
 		}
 		kcb.in_fault_handler = false;
 	}
@@ -818,7 +721,7 @@ static bool kp_slot_fault(struct kp_slot *slot, uintptr_t orig, bool first,
 static bool kp_handler_fault(int sig, siginfo_t *info, ucontext_t *uc,
 			     struct kp_msg *m)
 {
-	struct kprobe *kp = kcb.current;
+	struct kprobe *kp = kp_thr.current;
 	struct kprobe_node *node = kp->priv;
 	struct pt_regs regs;
 
@@ -859,7 +762,7 @@ static void kp_sigfault(int sig, siginfo_t *info, void *ctx)
 	if (arch_fixup_exception(uc))
 		goto out;
 	report.len = 0;
-	section_enter();
+	kp_section_enter();
 	ip = arch_uc_ip(uc);
 	slot = kp_slot_lookup(ip);
 	if (slot && (copy = fault_copy(slot, ip, &orig, &first))) {
@@ -884,11 +787,11 @@ static void kp_sigfault(int sig, siginfo_t *info, void *ctx)
 		}
 		msg_str(&report, " (run out of line), fault address ");
 		msg_hex(&report, (uintptr_t)info->si_addr);
-	} else if (kcb.handler_depth > 0 && kcb.current) {
+	} else if (kp_thr.handler_depth > 0 && kp_thr.current) {
 		handled = kp_handler_fault(sig, info, uc, &report);
 		ours = true;
 	}
-	section_exit();
+	kp_section_exit();
 	if (!handled) {
 		chain_report(sig, info, uc, info->si_code > 0,
 			     ours ? &report : NULL);
