@@ -18,7 +18,7 @@ static __attribute__((noinline, used)) int target_dis(int x)
 
 static int (*volatile dis_fp)(int) = target_dis;
 
-static struct kprobe kp;
+static struct kprobe kp, kp2;
 static unsigned long hits;
 static uint8_t saved[KP_TEXT_LEN];
 
@@ -41,9 +41,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct kprobe *all[] = { &kp };
+	struct kprobe *all[] = { &kp, &kp2 };
 
-	kp_cleanup(all, 1);
+	kp_cleanup(all, 2);
 	return 0;
 }
 
@@ -138,6 +138,60 @@ static void test_unregister_disabled(void **state)
 	kp_test_done();
 }
 
+/*
+ * Two probes at one address, one of them disabled: neither of the disabled
+ * one's handlers runs, the post_handler included (it runs at the second
+ * trap, after the pre_handlers, and checks the flag again there).
+ */
+static unsigned long posts, posts2, pres2;
+
+static void count_post(struct kprobe *p, struct pt_regs *regs,
+		       unsigned long flags)
+{
+	cnt_inc(&posts);
+}
+
+static int count_pre2(struct kprobe *p, struct pt_regs *regs)
+{
+	cnt_inc(&pres2);
+	return 0;
+}
+
+static void count_post2(struct kprobe *p, struct pt_regs *regs,
+			unsigned long flags)
+{
+	cnt_inc(&posts2);
+}
+
+static void test_disabled_post_handler(void **state)
+{
+	kp.post_handler = count_post;
+	kp2 = (struct kprobe){ .addr = (kprobe_opcode_t *)target_dis,
+			       .pre_handler = count_pre2,
+			       .post_handler = count_post2 };
+	cnt_set(&posts, 0);
+	cnt_set(&posts2, 0);
+	cnt_set(&pres2, 0);
+	kp_check_ret(register_kprobe(&kp), 0, "register_kprobe(target_dis)");
+	kp_check_ret(register_kprobe(&kp2), 0, "a second probe there");
+	kp_check_ret(disable_kprobe(&kp2), 0, "disable_kprobe(second)");
+	kp_check_eq(hit(), 1, "the enabled probe's pre_handler runs");
+	kp_check_eq(cnt_get(&posts), 1, "the enabled probe's post_handler "
+		    "runs");
+	kp_check_eq(cnt_get(&pres2), 0, "the disabled probe's pre_handler "
+		    "runs");
+	kp_check_eq(cnt_get(&posts2), 0, "the disabled probe's "
+		    "post_handler runs");
+	kp_check_ret(enable_kprobe(&kp2), 0, "enable_kprobe(second)");
+	kp_check_eq(hit(), 1, "the first probe's pre_handler, both enabled");
+	kp_check_eq(cnt_get(&pres2), 1, "the second's pre_handler, enabled");
+	kp_check_eq(cnt_get(&posts2), 1, "the second's post_handler, "
+		    "enabled");
+	unregister_kprobe(&kp2);
+	unregister_kprobe(&kp);
+	kp_test_done();
+}
+
 static void test_not_registered(void **state)
 {
 	kp_check_ret(disable_kprobe(&kp), -EINVAL,
@@ -160,6 +214,7 @@ int main(void)
 		DISABLE_TEST(test_register_disabled),
 		DISABLE_TEST(test_unregister_disabled),
 		DISABLE_TEST(test_not_registered),
+		DISABLE_TEST(test_disabled_post_handler),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
