@@ -78,6 +78,9 @@ bool arch_needs_slot(const struct probe_point *pp);
  * displacement, SIZE_MAX where it does not. (A boosted slot's jump back
  * and a detour always need ARCH_SLOT_REACH.) */
 size_t arch_slot_reach(const struct probe_point *pp);
+/* Slot pages are placed in the free gaps of /proc/self/maps below
+ * ARCH_MMAP_TOP (arch-insn.h), where mmap() puts what it is not asked to
+ * put higher. */
 
 /*
  * Write the slot's code for pp into @buf (ARCH_SLOT_SIZE bytes) as it will

@@ -82,7 +82,7 @@ static uintptr_t find_gap(uintptr_t near, size_t size, size_t reach)
 		if (more && sscanf(line, "%lx-%lx", &start, &end) != 2)
 			continue;
 		if (!more)
-			start = 0x7ffffffff000ul;	/* top of user space */
+			start = ARCH_MMAP_TOP;	/* the top mmap() uses */
 		if (more && strstr(line, "[stack]"))
 			start = start > (64ul << 20) ? start - (64ul << 20) : 0;
 		lo = prev_end;

@@ -42,6 +42,10 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 #define ARCH_RET_STRIDE		48
 #define ARCH_RET_ENTRY		4
 #define ARCH_RET_CODE		16384
+/* The top of the address range mmap() hands out without a hint above it
+ * (the kernel's 128 TiB default window, with 4K or 64K pages; the slot
+ * search's last gap ends here). */
+#define ARCH_MMAP_TOP		(0x800000000000ul - 0x10000ul)
 #define ARCH_RET_CIE_SIZE	24
 #define ARCH_RET_FDE_SIZE	72
 /* libunwind's names for this arch (it is loaded with dlopen). */

@@ -27,6 +27,9 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 #define ARCH_RET_STRIDE		16
 #define ARCH_RET_ENTRY		1
 #define ARCH_RET_CODE		4096
+/* The top of the address range mmap() hands out without a hint above it
+ * (47-bit user space; the slot search's last gap ends here). */
+#define ARCH_MMAP_TOP		0x7ffffffff000ul
 #define ARCH_RET_CIE_SIZE	24
 #define ARCH_RET_FDE_SIZE	48
 /* libunwind's names for this arch (it is loaded with dlopen). */
