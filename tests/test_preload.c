@@ -392,6 +392,71 @@ static void test_cli_stats(void **state)
 	free(trace_file);
 }
 
+/* The count on an event's line of a --stats table in @trace: -1 if none. */
+static long stats_count(const char *trace, const char *event)
+{
+	char key[64];
+	const char *line;
+	long n;
+
+	snprintf(key, sizeof(key), "\n%s ", event);
+	line = strstr(trace, key);
+	if (!line || sscanf(line + strlen(key), "%ld", &n) != 1)
+		return -1;
+	return n;
+}
+
+/*
+ * --stats with 100 threads alive at once, more than there are per-thread
+ * blocks of counters (64): the first ones count in their blocks, the rest
+ * in the shared counts, and the table sums both, every call counted. Two
+ * rounds, so that the flusher may fold the first round's blocks into the
+ * shared counts and the second round reuse them.
+ */
+static void test_cli_stats_threads(void **state)
+{
+	char *trace_file = strdup(in_dir("stthr.txt"));
+	char *args[] = { "--stats", "-o", trace_file, "-e", "p:w work",
+			 "-e", "r:wr work", "--", (char *)target, "threads",
+			 "100", "500", "2", NULL };
+	char *out, *trace;
+
+	(void)state;
+	assert_int_equal(run_cli(args, "stt.out", "stt.err"), 0);
+	out = slurp(in_dir("stt.out"), NULL);
+	trace = slurp(in_dir("stthr.txt"), NULL);
+	assert_string_equal(out, "calls=100000\n");
+	/* 100 threads x 1000 calls, entries and returns */
+	assert_int_equal(stats_count(trace, "w"), 100000);
+	assert_int_equal(stats_count(trace, "wr"), 100000);
+	free(out);
+	free(trace);
+	free(trace_file);
+}
+
+/* --stats in a program that forks: each process's table counts its own
+ * calls (the child's does not repeat the parent's before the fork). */
+static void test_cli_stats_fork(void **state)
+{
+	char *trace_file = strdup(in_dir("stfork.txt"));
+	char *args[] = { "--stats", "-o", trace_file, "-e", "p:w work",
+			 "--", (char *)target, "fork", NULL };
+	char *trace, *second;
+
+	(void)state;
+	assert_int_equal(run_cli(args, "stf.out", "stf.err"), 0);
+	trace = slurp(in_dir("stfork.txt"), NULL);
+	second = strstr(trace, "# kprobe-trace --stats");
+	assert_non_null(second);
+	second = strstr(second + 1, "# kprobe-trace --stats");
+	assert_non_null(second);
+	/* The child exits first: its table comes first. */
+	assert_int_equal(stats_count(trace, "w"), 3);
+	assert_int_equal(stats_count(second, "w"), 5);
+	free(trace);
+	free(trace_file);
+}
+
 /* --format chrome: a JSON array of trace events, the entry and return of
  * one function a B and an E on the thread. */
 static void test_cli_chrome(void **state)
@@ -571,6 +636,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cli_status),
 		cmocka_unit_test(test_cli_list),
 		cmocka_unit_test(test_cli_stats),
+		cmocka_unit_test(test_cli_stats_threads),
+		cmocka_unit_test(test_cli_stats_fork),
 		cmocka_unit_test(test_cli_chrome),
 		cmocka_unit_test(test_cli_python),
 		cmocka_unit_test(test_cli_dlopen),

@@ -2,19 +2,91 @@
 /*
  * A program for test_preload to trace: it knows nothing of libkprobe.
  * work(i, name) for i = 0..4, then the sum on stdout.
+ *
+ * "trace_target threads N M R": R rounds (20 ms apart) of N threads, all
+ * alive at once, each calling work() M times; then the total count on
+ * stdout. "trace_target fork":
+ * work() 5 times, then a child that calls it 3 times; the parent waits.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 __attribute__((noinline)) int work(int a, const char *name)
 {
 	return a * 2 + (int)strlen(name);
 }
 
-int main(void)
+static pthread_barrier_t all_up;
+static long per_thread;
+
+static void *worker(void *arg)
 {
 	long s = 0;
 
+	pthread_barrier_wait(&all_up);
+	for (long i = 0; i < per_thread; i++)
+		s += work((int)i, "t");
+	/* Everyone counted before anyone leaves. */
+	pthread_barrier_wait(&all_up);
+	return (void *)s;
+}
+
+static int threads(int n, long m, int rounds)
+{
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	per_thread = m;
+	if (!t || pthread_barrier_init(&all_up, NULL, (unsigned int)n))
+		return 1;
+	for (int r = 0; r < rounds; r++) {
+		if (r)
+			nanosleep(&pause, NULL);
+		for (int i = 0; i < n; i++)
+			if (pthread_create(&t[i], NULL, worker, NULL))
+				return 1;
+		for (int i = 0; i < n; i++)
+			pthread_join(t[i], NULL);
+	}
+	printf("calls=%ld\n", n * m * rounds);
+	return 0;
+}
+
+static int forked(void)
+{
+	long s = 0;
+	pid_t pid;
+	int st;
+
+	for (int i = 0; i < 5; i++)
+		s += work(i, "parent");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 3; i++)
+			s += work(i, "child");
+		printf("child=%ld\n", s);
+		exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 1;
+	printf("sum=%ld\n", s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long s = 0;
+
+	if (argc == 5 && !strcmp(argv[1], "threads"))
+		return threads(atoi(argv[2]), atol(argv[3]), atoi(argv[4]));
+	if (argc == 2 && !strcmp(argv[1], "fork"))
+		return forked();
 	for (int i = 0; i < 5; i++)
 		s += work(i, i % 2 ? "odd" : "even");
 	printf("sum=%ld\n", s);

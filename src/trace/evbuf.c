@@ -59,22 +59,6 @@ static size_t bufsize;
 /* Drops with no ring to count them in, and those of rings given back. */
 static atomic_ulong dropped __attribute__((aligned(64)));
 
-/*
- * Count one more in *@p, which only the calling thread writes, without a
- * locked instruction where one is not needed: a signal handler on the
- * same thread can only come between instructions, so one add to memory
- * is as good as an atomic one (x86_64); elsewhere a relaxed atomic add
- * (ppc64: a reservation loop, no barrier). Async-signal-safe.
- */
-ARCH_GPR_ONLY static inline void own_inc(uint64_t *p)
-{
-#if defined(__x86_64__)
-	__asm__ volatile("addq $1, %0" : "+m"(*p));
-#else
-	__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
-#endif
-}
-
 static __thread struct kp_evbuf *mine __attribute__((tls_model("initial-exec")));
 
 int kp_evbuf_init(unsigned int n, size_t size)
@@ -158,7 +142,7 @@ ARCH_GPR_ONLY void *kp_ev_reserve(size_t len)
 		tail = b->tail_seen = atomic_load_explicit(&b->tail,
 							   memory_order_acquire);
 		if (len > bufsize / 2 || head + need - tail > bufsize) {
-			own_inc(&b->ndropped);
+			kp_own_inc(&b->ndropped);
 			return NULL;
 		}
 	}

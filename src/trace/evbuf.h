@@ -46,4 +46,43 @@ unsigned long kp_ev_dropped(void);
 /* In a fork()ed child: every ring empty and free again. */
 void kp_evbuf_atfork_child(void);
 
+/*
+ * Counters that only their own thread writes, kept exact without a locked
+ * instruction: a signal handler on the same thread can only come between
+ * instructions, so on x86_64 one add (or one unlocked cmpxchg) to memory
+ * is as good as an atomic one; elsewhere a relaxed atomic (on ppc64 a
+ * reservation loop without a barrier). Async-signal-safe.
+ */
+static inline void kp_own_inc(uint64_t *p)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("addq $1, %0" : "+m"(*p));
+#else
+	__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+#endif
+}
+
+/* *@p = max(*@p, @v). */
+static inline void kp_own_max(uint64_t *p, uint64_t v)
+{
+	uint64_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (v > old) {
+#if defined(__x86_64__)
+		bool done;
+
+		__asm__ volatile("cmpxchgq %3, %1"
+				 : "=@ccz"(done), "+m"(*p), "+a"(old)
+				 : "r"(v));
+		if (done)
+			return;
+#else
+		if (__atomic_compare_exchange_n(p, &old, v, true,
+						__ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return;
+#endif
+	}
+}
+
 #endif

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +69,33 @@ struct tstats {
 	atomic_ulong max_ns;
 	atomic_ulong hist[HIST_BUCKETS];
 };
+
+/*
+ * The same counts per thread: the first STAT_BLOCKS threads to hit a probe
+ * each claim a block, one struct tstats_own per probe, that only they
+ * write (kp_own_inc(): no locked instruction; three locked adds on shared
+ * lines cost about as much as the rest of a --stats hit). Later threads
+ * count in the shared struct tstats. The flusher folds the block of a
+ * thread that exited into the shared counts and frees it; the table sums
+ * the shared counts and every block.
+ */
+#define STAT_BLOCKS	64
+
+struct tstats_own {
+	uint64_t hits;
+	uint64_t max_ns;
+	uint64_t hist[HIST_BUCKETS];
+};
+
+static struct {
+	atomic_int owner;		/* tid, 0 when free */
+	struct tstats_own *s;		/* one per probe */
+} stat_blocks[STAT_BLOCKS];
+static __thread struct tstats_own *my_stats
+	__attribute__((tls_model("initial-exec")));
+/* Every block was taken when this thread looked: the shared counts. */
+static __thread bool my_stats_none
+	__attribute__((tls_model("initial-exec")));
 
 /* One record: these, the values, then the strings. */
 struct ev {
@@ -316,11 +344,48 @@ static uint64_t hist_upper(unsigned int b)
 	return ((uint64_t)(HIST_SUB + sub + 1) << (msb - 3)) - 1;
 }
 
-ARCH_GPR_ONLY static void stats_hit(struct tstats *st, uint64_t ns,
+/* The calling thread's block, claimed at its first hit; NULL when there
+ * is none left. Async-signal-safe: a signal handler that claims between
+ * our compare-and-swap and the store below leaves one block unused, its
+ * counts still summed. */
+ARCH_GPR_ONLY static struct tstats_own *own_stats(void)
+{
+	int tid;
+
+	if (my_stats || my_stats_none)
+		return my_stats;
+	tid = kp_gettid();
+	for (unsigned int i = 0; i < STAT_BLOCKS; i++) {
+		int expected = 0;
+
+		if (atomic_load_explicit(&stat_blocks[i].owner,
+					 memory_order_relaxed) ||
+		    !atomic_compare_exchange_strong(&stat_blocks[i].owner,
+						    &expected, tid))
+			continue;
+		my_stats = stat_blocks[i].s;
+		return my_stats;
+	}
+	my_stats_none = true;
+	return NULL;
+}
+
+ARCH_GPR_ONLY static void stats_hit(const struct tprobe *t, uint64_t ns,
 				   bool timed)
 {
+	struct tstats_own *own = own_stats();
+	struct tstats *st = t->stats;
 	unsigned long max;
 
+	if (own) {
+		own += t->id;
+		kp_own_inc(&own->hits);
+		if (timed) {
+			kp_own_inc(&own->hist[hist_bucket(ns)]);
+			kp_own_max(&own->max_ns, ns);
+		}
+		return;
+	}
 	atomic_fetch_add_explicit(&st->hits, 1, memory_order_relaxed);
 	if (!timed)
 		return;
@@ -339,7 +404,7 @@ ARCH_GPR_ONLY static int on_entry(struct kprobe *p, struct pt_regs *regs)
 
 	if (stats) {
 		if (!in_flusher)
-			stats_hit(t->stats, 0, false);
+			stats_hit(t, 0, false);
 		return 0;
 	}
 	record(t, regs, instruction_pointer(regs));
@@ -362,7 +427,7 @@ ARCH_GPR_ONLY static int on_return(struct kretprobe_instance *ri,
 
 	if (stats) {
 		if (!in_flusher)
-			stats_hit(t->stats, tick() - *(uint64_t *)ri->data,
+			stats_hit(t, tick() - *(uint64_t *)ri->data,
 				  true);
 		return 0;
 	}
@@ -667,6 +732,8 @@ static void format_one(const void *rec, size_t len, int tid,
 	put_raw(o, "\n", 1);
 }
 
+static void fold_stat_blocks(void);
+
 static void drain(void)
 {
 	static struct outbuf o;
@@ -674,6 +741,8 @@ static void drain(void)
 	refine();
 	kp_ev_drain(format_one, &o);
 	flush_out(&o);
+	if (stats)
+		fold_stat_blocks();
 }
 
 static bool objects_changed(void);
@@ -981,14 +1050,72 @@ static void put_ns(struct outbuf *o, uint64_t ns)
 
 /* The smallest duration that @pct percent of the calls did not exceed
  * (to the histogram's precision). */
-static uint64_t percentile(const struct tstats *st, unsigned long timed,
+/* A probe's counts, the shared ones and every block's, summed. */
+struct tstats_sum {
+	unsigned long hits, max_ns;
+	unsigned long hist[HIST_BUCKETS];
+};
+
+static void sum_stats(const struct tprobe *t, struct tstats_sum *sum)
+{
+	sum->hits = atomic_load(&t->stats->hits);
+	sum->max_ns = atomic_load(&t->stats->max_ns);
+	for (unsigned int b = 0; b < HIST_BUCKETS; b++)
+		sum->hist[b] = atomic_load(&t->stats->hist[b]);
+	for (unsigned int i = 0; i < STAT_BLOCKS; i++) {
+		const struct tstats_own *own;
+
+		if (!atomic_load(&stat_blocks[i].owner))
+			continue;
+		own = &stat_blocks[i].s[t->id];
+		sum->hits += __atomic_load_n(&own->hits, __ATOMIC_RELAXED);
+		if (own->max_ns > sum->max_ns)
+			sum->max_ns = own->max_ns;
+		for (unsigned int b = 0; b < HIST_BUCKETS; b++)
+			sum->hist[b] += __atomic_load_n(&own->hist[b],
+							__ATOMIC_RELAXED);
+	}
+}
+
+/* The flusher's: the blocks of threads that exited go into the shared
+ * counts, and back to the pool. */
+static void fold_stat_blocks(void)
+{
+	for (unsigned int i = 0; i < STAT_BLOCKS; i++) {
+		int tid = atomic_load(&stat_blocks[i].owner);
+
+		if (!tid || !syscall(SYS_tgkill, getpid(), tid, 0) ||
+		    errno != ESRCH)
+			continue;
+		for (int p = 0; p < nprobes; p++) {
+			struct tstats_own *own = &stat_blocks[i].s[p];
+			struct tstats *st = probes[p].stats;
+			unsigned long max;
+
+			atomic_fetch_add(&st->hits, own->hits);
+			for (unsigned int b = 0; b < HIST_BUCKETS; b++)
+				if (own->hist[b])
+					atomic_fetch_add(&st->hist[b],
+							 own->hist[b]);
+			max = atomic_load(&st->max_ns);
+			while (own->max_ns > max &&
+			       !atomic_compare_exchange_weak(&st->max_ns, &max,
+							     own->max_ns))
+				;
+			memset(own, 0, sizeof(*own));
+		}
+		atomic_store(&stat_blocks[i].owner, 0);
+	}
+}
+
+static uint64_t percentile(const struct tstats_sum *st, unsigned long timed,
 			   unsigned int pct)
 {
 	unsigned long want = (timed * pct + 99) / 100, seen = 0;
-	uint64_t max = atomic_load(&st->max_ns);
+	uint64_t max = st->max_ns;
 
 	for (unsigned int b = 0; b < HIST_BUCKETS; b++) {
-		seen += atomic_load(&st->hist[b]);
+		seen += st->hist[b];
 		if (seen >= want && want)
 			return hist_upper(b) < max ? hist_upper(b) : max;
 	}
@@ -1005,14 +1132,17 @@ static void print_stats(struct outbuf *o)
 	    "p90", "p99", "max");
 	for (int i = 0; i < nprobes; i++) {
 		const struct tprobe *t = &probes[i];
-		unsigned long hits = atomic_load(&t->stats->hits);
+		static struct tstats_sum sum;
+		unsigned long hits;
 
+		sum_stats(t, &sum);
+		hits = sum.hits;
 		put(o, "%-24s %12lu", t->def.event, hits);
 		if (t->def.kind == KP_DEF_RETURN && hits) {
-			put_ns(o, ticks_to_ns(percentile(t->stats, hits, 50)));
-			put_ns(o, ticks_to_ns(percentile(t->stats, hits, 90)));
-			put_ns(o, ticks_to_ns(percentile(t->stats, hits, 99)));
-			put_ns(o, ticks_to_ns(atomic_load(&t->stats->max_ns)));
+			put_ns(o, ticks_to_ns(percentile(&sum, hits, 50)));
+			put_ns(o, ticks_to_ns(percentile(&sum, hits, 90)));
+			put_ns(o, ticks_to_ns(percentile(&sum, hits, 99)));
+			put_ns(o, ticks_to_ns(sum.max_ns));
 		}
 		put(o, "\n");
 	}
@@ -1063,8 +1193,19 @@ static void preload_fini(void)
 
 static void atfork_child(void)
 {
-	/* Only the forking thread is here: no flusher, empty rings. */
+	/* Only the forking thread is here: no flusher, empty rings, and the
+	 * child's --stats table counts the child's calls alone. */
 	kp_evbuf_atfork_child();
+	for (int i = 0; stats && i < nprobes; i++)
+		memset(probes[i].stats, 0, sizeof(*probes[i].stats));
+	for (unsigned int i = 0; stats && i < STAT_BLOCKS; i++) {
+		if (atomic_load(&stat_blocks[i].owner))
+			memset(stat_blocks[i].s, 0,
+			       (size_t)nprobes * sizeof(struct tstats_own));
+		atomic_store(&stat_blocks[i].owner, 0);
+	}
+	my_stats = NULL;
+	my_stats_none = false;
 	atomic_store(&stopping, false);
 	atomic_store(&flusher_running, false);
 	nevents = 0;
@@ -1156,6 +1297,21 @@ __attribute__((constructor)) static void preload_init(void)
 			report("libkprobe-preload: no memory for --stats\n");
 			goto fail;
 		}
+	}
+	if (stats && nprobes) {
+		/* Untouched pages cost nothing: a block becomes memory as
+		 * its thread counts. */
+		size_t per = (size_t)nprobes * sizeof(struct tstats_own);
+		uint8_t *mem = mmap(NULL, STAT_BLOCKS * per,
+				    PROT_READ | PROT_WRITE, MAP_PRIVATE |
+				    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (mem == MAP_FAILED) {
+			report("libkprobe-preload: no memory for --stats\n");
+			goto fail;
+		}
+		for (unsigned int i = 0; i < STAT_BLOCKS; i++)
+			stat_blocks[i].s = (struct tstats_own *)(mem + i * per);
 	}
 	calibrate();
 	if (kp_evbuf_init(NRINGS, RING_SIZE)) {
