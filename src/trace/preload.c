@@ -54,6 +54,11 @@ struct tprobe {
 	bool pending;		/* its object is not loaded (yet) */
 	struct tstats *stats;	/* --stats */
 	char ph;		/* chrome: 'B'/'E' (an entry/return pair), 'i' */
+	/* The text format's fixed part after the timestamp, made once:
+	 * "event: (" and, for an entry probe on a symbol, "sym+0xoff)". */
+	char head[160];
+	uint8_t head_len;
+	bool head_where;	/* head holds the "where" part too */
 };
 
 /*
@@ -480,14 +485,84 @@ static void put(struct outbuf *o, const char *fmt, ...)
  * The text format's hot path, without printf: a busy program makes
  * millions of events a second, and the flusher must keep up.
  */
-static void put_raw(struct outbuf *o, const char *p, size_t n)
+static inline void put_raw(struct outbuf *o, const char *p, size_t n)
 {
-	if (o->len + n > sizeof(o->data) - 64)
+	if (__builtin_expect(o->len + n > sizeof(o->data) - 64, 0)) {
 		flush_out(o);
-	if (n > sizeof(o->data) - 64)
-		n = sizeof(o->data) - 64;
+		if (n > sizeof(o->data) - 64)
+			n = sizeof(o->data) - 64;
+	}
 	memcpy(o->data + o->len, p, n);
 	o->len += n;
+}
+
+/* "00".."99", for two digits at a time. */
+static const char digits2[201] =
+	"00010203040506070809101112131415161718192021222324252627282930"
+	"31323334353637383940414243444546474849505152535455565758596061"
+	"62636465666768697071727374757677787980818283848586878889909192"
+	"939495969798990";
+
+/* @v in decimal at @p, at least @width wide (padded with @pad); returns
+ * the end. */
+static char *dec_fixed(char *p, uint64_t v, int width, char pad)
+{
+	char buf[24], *q = buf + sizeof(buf);
+	int n;
+
+	while (v >= 100) {
+		q -= 2;
+		memcpy(q, &digits2[(v % 100) * 2], 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		q -= 2;
+		memcpy(q, &digits2[v * 2], 2);
+	} else {
+		*--q = (char)('0' + v);
+	}
+	n = (int)(buf + sizeof(buf) - q);
+	for (; n < width; n++)
+		*p++ = pad;
+	memcpy(p, q, (size_t)(buf + sizeof(buf) - q));
+	return p + (buf + sizeof(buf) - q);
+}
+
+/*
+ * "%16.16s-%-7d " for a thread, made once per thread: the flusher writes
+ * the same few threads over and over.
+ */
+static struct {
+	int tid;
+	uint8_t len;
+	char comm[16];
+	char text[40];
+} task_cache[64];
+
+static char *put_task(char *p, const char *comm, int tid)
+{
+	unsigned int h = (unsigned int)tid % 64;
+
+	if (task_cache[h].tid != tid || !task_cache[h].len ||
+	    strncmp(task_cache[h].comm, comm, 16)) {
+		char *q = task_cache[h].text;
+		size_t cl = strnlen(comm, 16);
+
+		memset(q, ' ', 16 - cl);
+		q += 16 - cl;
+		memcpy(q, comm, cl);
+		q += cl;
+		*q++ = '-';
+		q = dec_fixed(q, (uint64_t)tid, 0, ' ');
+		while (q < task_cache[h].text + 16 + 1 + 7)
+			*q++ = ' ';
+		*q++ = ' ';
+		task_cache[h].len = (uint8_t)(q - task_cache[h].text);
+		task_cache[h].tid = tid;
+		strncpy(task_cache[h].comm, comm, 16);
+	}
+	memcpy(p, task_cache[h].text, task_cache[h].len);
+	return p + task_cache[h].len;
 }
 
 /* @v in decimal, at least @width digits wide (padded with @pad). */
@@ -692,26 +767,34 @@ static void format_one(const void *rec, size_t len, int tid,
 		put(o, "}}\n");
 		return;
 	}
+	if (o->len > sizeof(o->data) - 512)
+		flush_out(o);
 	{
-		/* "%16.16s-%-7d [%03d] %6lu.%06lu: %s: (" by hand. */
-		size_t cl = strnlen(comm, 16);
-		char tidbuf[12];
-		int tl = 0;
+		/* "%16.16s-%-7d [%03d] %6lu.%06lu: " by hand, straight into
+		 * the buffer (room checked above): a busy program makes
+		 * millions of events a second, and every one the flusher
+		 * does not write in time is dropped. */
+		char *p = o->data + o->len;
 
-		put_raw(o, "                ", 16 - cl);
-		put_raw(o, comm, cl);
-		put_raw(o, "-", 1);
-		for (int v = tid; v || !tl; v /= 10)
-			tidbuf[sizeof(tidbuf) - 1 - tl++] = (char)('0' + v % 10);
-		put_raw(o, tidbuf + sizeof(tidbuf) - tl, (size_t)tl);
-		put_raw(o, "       ", tl < 7 ? (size_t)(7 - tl) : 0);
-		put_raw(o, " [", 2);
-		put_dec(o, (uint64_t)(e->cpu < 0 ? 0 : e->cpu), 3, '0');
-		put_raw(o, "] ", 2);
-		put_dec(o, ts / 1000000000u, 6, ' ');
-		put_raw(o, ".", 1);
-		put_dec(o, ts % 1000000000u / 1000, 6, '0');
-		put_raw(o, ": ", 2);
+		p = put_task(p, comm, tid);
+		*p++ = '[';
+		p = dec_fixed(p, (uint64_t)(e->cpu < 0 ? 0 : e->cpu), 3, '0');
+		*p++ = ']';
+		*p++ = ' ';
+		p = dec_fixed(p, ts / 1000000000u, 6, ' ');
+		*p++ = '.';
+		p = dec_fixed(p, ts % 1000000000u / 1000, 6, '0');
+		*p++ = ':';
+		*p++ = ' ';
+		o->len = (size_t)(p - o->data);
+	}
+	if (t->head_where) {
+		put_raw(o, t->head, t->head_len);
+		goto args;
+	}
+	if (t->head_len) {
+		put_raw(o, t->head, t->head_len);
+	} else {
 		put_cstr(o, t->def.event);
 		put_raw(o, ": (", 3);
 	}
@@ -723,6 +806,7 @@ static void format_one(const void *rec, size_t len, int tid,
 		put_where(o, t, e);
 	}
 	put_raw(o, ")", 1);
+args:
 	for (int i = 0; i < t->def.nargs; i++) {
 		put_raw(o, " ", 1);
 		put_cstr(o, t->def.args[i].name);
@@ -865,6 +949,23 @@ static bool same_function(const struct kp_probe_def *a,
  * one function are a slice (B, E); anything else an instant (i). */
 static void pair_probes(void)
 {
+	for (int i = 0; i < nprobes; i++) {
+		struct tprobe *t = &probes[i];
+		int n;
+
+		if (t->def.kind != KP_DEF_RETURN && t->def.symbol)
+			n = snprintf(t->head, sizeof(t->head), "%s: (%s+0x%lx)",
+				     t->def.event, t->def.symbol,
+				     (unsigned long)t->def.offset);
+		else
+			n = snprintf(t->head, sizeof(t->head), "%s: (",
+				     t->def.event);
+		/* Too long for the head: the slow way, piece by piece. */
+		t->head_len = n > 0 && (size_t)n < sizeof(t->head) ?
+			      (uint8_t)n : 0;
+		t->head_where = t->head_len && t->def.kind != KP_DEF_RETURN &&
+				t->def.symbol;
+	}
 	for (int i = 0; i < nprobes; i++) {
 		probes[i].ph = 'i';
 		for (int k = 0; k < nprobes; k++)
