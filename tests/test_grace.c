@@ -14,6 +14,10 @@
  * that does not wait is caught returning early; nothing here depends on
  * how long that is when the library is right.)
  *
+ * More threads than there are records (4,096) hit a probe one after the
+ * other: the records of those that exited are taken back, every hit is
+ * counted, and unregistering still waits for a running handler.
+ *
  * And a thread that leaves from inside a handler, by pthread_exit(), holds
  * up no unregistration for ever: its record shows it inside a section, and
  * the writer finds its thread gone. (The shards cannot tell whose count is
@@ -72,6 +76,14 @@ static int pre_block(struct kprobe *p, struct pt_regs *regs)
 
 static int pre_nop(struct kprobe *p, struct pt_regs *regs)
 {
+	return 0;
+}
+
+static unsigned long counted;
+
+static int pre_count(struct kprobe *p, struct pt_regs *regs)
+{
+	__atomic_fetch_add(&counted, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -192,6 +204,34 @@ static void test_return_handler(void **state)
 	unregister_while_inside("return handler");
 }
 
+#define MANY_THREADS	4200	/* more than libkprobe's 4,096 records */
+
+static void test_more_threads_than_records(void **state)
+{
+	for (int opt = 1; opt >= 0; opt--) {
+		kprobe_optimization(opt);
+		register_kp(pre_count, NULL);
+		__atomic_store_n(&counted, 0, __ATOMIC_RELAXED);
+		for (int i = 0; i < MANY_THREADS; i++) {
+			pthread_t h;
+
+			assert_int_equal(pthread_create(&h, NULL, hitter,
+							NULL), 0);
+			pthread_join(h, NULL);
+		}
+		kp_check_eq(__atomic_load_n(&counted, __ATOMIC_RELAXED) +
+			    kp_nmissed(&kp), MANY_THREADS,
+			    "hits + nmissed of %d threads, one call each "
+			    "(jump optimization %s)", MANY_THREADS,
+			    opt ? "on" : "off");
+		unregister_kprobe(&kp);
+	}
+	kprobe_optimization(1);
+	/* And the grace period still waits for a running handler. */
+	register_kp(pre_block, NULL);
+	unregister_while_inside("after 4,200 threads");
+}
+
 /* A hitter leaves from inside the handler: unregistering must not wait
  * for it for ever (a hang here is the failure; meson's timeout ends it). */
 static void exit_inside(bool optimize)
@@ -227,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_boosted),
 		cmocka_unit_test(test_post_handler),
 		cmocka_unit_test(test_return_handler),
+		cmocka_unit_test(test_more_threads_than_records),
 		cmocka_unit_test(test_thread_exit_in_handler),
 	};
 

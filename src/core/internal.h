@@ -230,6 +230,9 @@ struct kp_thread {
 	uint32_t gen;		/* outermost sections ended */
 	int handler_depth;	/* > 0 while a handler of ours runs */
 	struct kprobe *current;	/* whose handler runs */
+	/* No record was free when this thread asked: it uses the shards
+	 * from then on (asking again would scan every record each time). */
+	bool no_record;
 };
 
 extern __thread struct kp_thread kp_thr
@@ -252,8 +255,10 @@ kp_section_enter(void)
 	struct kp_reader *r = kp_my_reader;
 
 	if (kp_thr.nsect == 0) {
-		if (!r && kp_fast_sections)
+		if (!r && kp_fast_sections && !kp_thr.no_record) {
 			r = kp_reader_claim();
+			kp_thr.no_record = !r;
+		}
 		/* Counted first, then nested: a signal in between finds no
 		 * section and opens (and closes) its own. */
 		kp_thr.sect_idx = r ? -1 : kp_read_lock();

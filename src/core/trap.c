@@ -73,6 +73,7 @@ void kp_trap_atfork_child(void)
 {
 	if (kp_thr.nsect > 0 && kp_thr.sect_idx >= 0)
 		kp_thr.sect_idx = kp_read_lock();
+	kp_thr.no_record = false;	/* the child's records are free */
 }
 
 /*
