@@ -457,6 +457,48 @@ static void test_cli_stats_fork(void **state)
 	free(trace_file);
 }
 
+/*
+ * A program that leaves by _exit() runs no destructor: its events and the
+ * summary are written all the same (the flusher's last drain), and the
+ * summary says how it left. A vfork() child's _exit() leaves the parent's
+ * trace alone.
+ */
+static void test_cli_exit(void **state)
+{
+	char *trace_file = strdup(in_dir("exit.txt"));
+	char *vfork_file = strdup(in_dir("vfork.txt"));
+	char *args[] = { "-o", trace_file, "-e", "p:w work a=$arg1:s32",
+			 "-e", "r:wr work", "--", (char *)target, "_exit",
+			 NULL };
+	char *vargs[] = { "-o", vfork_file, "-e", "p:w work a=$arg1:s32",
+			  "--", (char *)target, "vfork", NULL };
+	char *out, *trace;
+
+	(void)state;
+	assert_int_equal(run_cli(args, "ex.out", "ex.err"), 0);
+	out = slurp(in_dir("ex.out"), NULL);
+	trace = slurp(in_dir("exit.txt"), NULL);
+	assert_string_equal(out, "sum=25\n");
+	assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
+	assert_int_equal(count(trace, ": wr: ("), 5);
+	assert_non_null(strstr(trace, ": 10 events, 0 dropped (left by "
+				      "_exit)\n"));
+	free(out);
+	free(trace);
+
+	assert_int_equal(run_cli(vargs, "vf.out", "vf.err"), 0);
+	out = slurp(in_dir("vf.out"), NULL);
+	trace = slurp(in_dir("vfork.txt"), NULL);
+	assert_string_equal(out, "sum=38\n");
+	assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
+	assert_non_null(strstr(trace, ": 5 events, 0 dropped\n"));
+	assert_int_equal(count(trace, "# kprobe-trace: pid"), 1);
+	free(out);
+	free(trace);
+	free(trace_file);
+	free(vfork_file);
+}
+
 /* --format chrome: a JSON array of trace events, the entry and return of
  * one function a B and an E on the thread. */
 static void test_cli_chrome(void **state)
@@ -638,6 +680,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cli_stats),
 		cmocka_unit_test(test_cli_stats_threads),
 		cmocka_unit_test(test_cli_stats_fork),
+		cmocka_unit_test(test_cli_exit),
 		cmocka_unit_test(test_cli_chrome),
 		cmocka_unit_test(test_cli_python),
 		cmocka_unit_test(test_cli_dlopen),

@@ -7,6 +7,9 @@
  * alive at once, each calling work() M times; then the total count on
  * stdout. "trace_target fork":
  * work() 5 times, then a child that calls it 3 times; the parent waits.
+ * "trace_target _exit": work() 5 times, then _exit(0), which runs no
+ * destructor. "trace_target vfork": a vfork() child that leaves at once
+ * by _exit(0), then work() 5 times and the sum.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -79,6 +82,16 @@ static int forked(void)
 	return 0;
 }
 
+/* A vfork() child shares our memory until it leaves: by _exit(). */
+static int vforked(void)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		_exit(0);
+	return pid < 0 || waitpid(pid, NULL, 0) != pid;
+}
+
 int main(int argc, char **argv)
 {
 	long s = 0;
@@ -87,6 +100,15 @@ int main(int argc, char **argv)
 		return threads(atoi(argv[2]), atol(argv[3]), atoi(argv[4]));
 	if (argc == 2 && !strcmp(argv[1], "fork"))
 		return forked();
+	if (argc == 2 && !strcmp(argv[1], "_exit")) {
+		for (int i = 0; i < 5; i++)
+			s += work(i, "x");
+		printf("sum=%ld\n", s);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (argc == 2 && !strcmp(argv[1], "vfork") && vforked())
+		return 1;
 	for (int i = 0; i < 5; i++)
 		s += work(i, i % 2 ? "odd" : "even");
 	printf("sum=%ld\n", s);

@@ -123,6 +123,12 @@ static bool chrome;		/* Chrome trace events (Perfetto opens them) */
 static bool stats;		/* count and time, write no event */
 static pthread_t flusher;
 static atomic_bool stopping, flusher_running;
+/* _exit()/_Exit(): the flusher's last drain and summary, asked and done
+ * (see leaving()). */
+static atomic_bool final_asked, final_done;
+/* The process these rings are this one's in (a vfork() child shares them
+ * and must not touch them). */
+static pid_t traced_pid;
 static unsigned long nevents;
 /* The calling thread is the tracer's own (the flusher, or the setup): its
  * calls are not the program's and are not recorded. */
@@ -831,6 +837,7 @@ static void drain(void)
 
 static bool objects_changed(void);
 static void rearm(void);
+static void write_summary(bool leaving);
 
 static void *flusher_main(void *arg)
 {
@@ -844,6 +851,11 @@ static void *flusher_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&stopping)) {
 		nanosleep(&ts, NULL);
+		if (atomic_load(&final_asked)) {
+			write_summary(true);
+			atomic_store(&final_done, true);
+			return NULL;
+		}
 		if (objects_changed())
 			rearm();
 		drain();
@@ -1251,19 +1263,17 @@ static void print_stats(struct outbuf *o)
 		put(o, "# %lu hits not counted\n", kp_ev_dropped());
 }
 
-static void preload_fini(void)
+/*
+ * What the rings still hold, then the summary (or the --stats table), and
+ * the file closed. @leaving: the program left by _exit() (the flusher's
+ * last drain; the summary says so).
+ */
+static void write_summary(bool leaving)
 {
 	struct outbuf o = { .len = 0 };
 	unsigned long dropped;
+	const char *how = leaving ? " (left by _exit)" : "";
 
-	if (out_fd < 0)
-		return;
-	atomic_store(&stopping, true);
-	if (atomic_load(&flusher_running))
-		pthread_join(flusher, NULL);
-	/* No handler runs after this; then what they left. */
-	in_flusher = true;
-	unregister_all();
 	drain();
 	dropped = kp_ev_dropped();
 	if (stats) {
@@ -1282,8 +1292,8 @@ static void preload_fini(void)
 		put(&o, "{\"summary\":{\"pid\":%d,\"events\":%lu,"
 		    "\"dropped\":%lu}}\n", getpid(), nevents, dropped);
 	else
-		put(&o, "# kprobe-trace: pid %d: %lu events, %lu dropped\n",
-		    getpid(), nevents, dropped);
+		put(&o, "# kprobe-trace: pid %d: %lu events, %lu dropped%s\n",
+		    getpid(), nevents, dropped, how);
 	flush_out(&o);
 	if (dropped)
 		report("libkprobe-preload: %lu events dropped (the trace "
@@ -1292,11 +1302,69 @@ static void preload_fini(void)
 	out_fd = -1;
 }
 
+static void preload_fini(void)
+{
+	if (out_fd < 0 || atomic_load(&final_asked))
+		return;
+	atomic_store(&stopping, true);
+	if (atomic_load(&flusher_running))
+		pthread_join(flusher, NULL);
+	/* No handler runs after this; then what they left. */
+	in_flusher = true;
+	unregister_all();
+	write_summary(false);
+}
+
+/*
+ * The program leaves by _exit() or _Exit(): no destructor runs, and what
+ * the rings hold (the last 5 ms, or a short program's whole trace) would
+ * be lost without a word. Ask the flusher for its last drain and the
+ * summary, and wait for it, but not for ever: _exit() may come from a
+ * signal handler that interrupted something the flusher needs (a lock of
+ * the loader's, say), and the program must not hang on its trace. After
+ * 2 s it leaves anyway, and the trace has no summary line: the sign that
+ * its end is missing. Not in a vfork() child: it shares the parent's
+ * memory, rings and file offset included.
+ */
+typedef void exit_fn(int);
+static exit_fn *real_exit, *real_Exit;
+
+static void leaving(void)
+{
+	struct timespec ms = { 0, 1000 * 1000 };
+
+	if (out_fd < 0 || getpid() != traced_pid ||
+	    !atomic_load(&flusher_running) || in_flusher ||
+	    atomic_exchange(&final_asked, true))
+		return;
+	for (int i = 0; i < 2000 && !atomic_load(&final_done); i++)
+		nanosleep(&ms, NULL);
+}
+
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+	leaving();
+	if (real_exit)
+		real_exit(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status)
+{
+	leaving();
+	if (real_Exit)
+		real_Exit(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
 static void atfork_child(void)
 {
 	/* Only the forking thread is here: no flusher, empty rings, and the
 	 * child's --stats table counts the child's calls alone. */
 	kp_evbuf_atfork_child();
+	traced_pid = getpid();
 	for (int i = 0; stats && i < nprobes; i++)
 		memset(probes[i].stats, 0, sizeof(*probes[i].stats));
 	for (unsigned int i = 0; stats && i < STAT_BLOCKS; i++) {
@@ -1340,6 +1408,11 @@ __attribute__((constructor)) static void preload_init(void)
 	bool dry_run = getenv("KPROBE_TRACE_DRYRUN") != NULL;
 	char *list;
 	int ret;
+
+	/* Now, not in _exit(), which may run in a signal handler. */
+	real_exit = (exit_fn *)dlsym(RTLD_NEXT, "_exit");
+	real_Exit = (exit_fn *)dlsym(RTLD_NEXT, "_Exit");
+	traced_pid = getpid();
 
 	if (!events && !file)
 		return;
