@@ -499,6 +499,41 @@ static void test_cli_exit(void **state)
 	free(vfork_file);
 }
 
+/*
+ * A program that replaces itself by exec(): its events are written before
+ * the new image starts (which finds no function to trace, and says so in
+ * its own summary line); and when the exec fails, the trace goes on.
+ */
+static void test_cli_exec(void **state)
+{
+	char *trace_file = strdup(in_dir("exec.txt"));
+	char *fail_file = strdup(in_dir("execfail.txt"));
+	char *args[] = { "-o", trace_file, "-e", "p:w work a=$arg1:s32",
+			 "--", (char *)target, "exec", "/bin/true", NULL };
+	char *fargs[] = { "-o", fail_file, "-e", "p:w work a=$arg1:s32",
+			  "--", (char *)target, "exec", "/nonexistent", NULL };
+	char *out, *trace;
+
+	(void)state;
+	assert_int_equal(run_cli(args, "exe.out", "exe.err"), 0);
+	trace = slurp(in_dir("exec.txt"), NULL);
+	assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
+	assert_non_null(strstr(trace, ": 5 events, 0 dropped (exec)\n"));
+	free(trace);
+
+	assert_int_equal(run_cli(fargs, "exf.out", "exf.err"), 0);
+	out = slurp(in_dir("exf.out"), NULL);
+	trace = slurp(in_dir("execfail.txt"), NULL);
+	assert_string_equal(out, "exec failed, sum=34\n");
+	assert_int_equal(count(trace, ": w: (work+0x0) a="), 8);
+	assert_non_null(strstr(trace, ": 5 events, 0 dropped (exec)\n"));
+	assert_non_null(strstr(trace, ": 8 events, 0 dropped\n"));
+	free(out);
+	free(trace);
+	free(trace_file);
+	free(fail_file);
+}
+
 /* --format chrome: a JSON array of trace events, the entry and return of
  * one function a B and an E on the thread. */
 static void test_cli_chrome(void **state)
@@ -681,6 +716,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cli_stats_threads),
 		cmocka_unit_test(test_cli_stats_fork),
 		cmocka_unit_test(test_cli_exit),
+		cmocka_unit_test(test_cli_exec),
 		cmocka_unit_test(test_cli_chrome),
 		cmocka_unit_test(test_cli_python),
 		cmocka_unit_test(test_cli_dlopen),

@@ -9,7 +9,9 @@
  * work() 5 times, then a child that calls it 3 times; the parent waits.
  * "trace_target _exit": work() 5 times, then _exit(0), which runs no
  * destructor. "trace_target vfork": a vfork() child that leaves at once
- * by _exit(0), then work() 5 times and the sum.
+ * by _exit(0), then work() 5 times and the sum. "trace_target exec PATH":
+ * work() 5 times, then execl(PATH); if that fails, work() 3 times more
+ * and the sum.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -109,6 +111,16 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && !strcmp(argv[1], "vfork") && vforked())
 		return 1;
+	if (argc == 3 && !strcmp(argv[1], "exec")) {
+		for (int i = 0; i < 5; i++)
+			s += work(i, "x");
+		fflush(stdout);
+		execl(argv[2], argv[2], (char *)NULL);
+		for (int i = 0; i < 3; i++)
+			s += work(i, "y");
+		printf("exec failed, sum=%ld\n", s);
+		return 0;
+	}
 	for (int i = 0; i < 5; i++)
 		s += work(i, i % 2 ? "odd" : "even");
 	printf("sum=%ld\n", s);

@@ -178,6 +178,16 @@ unsigned long kp_ev_dropped(void)
 	return n;
 }
 
+/* Does any ring hold a record not yet drained? Async-signal-safe. */
+bool kp_ev_pending(void)
+{
+	for (unsigned int i = 0; i < nbufs; i++)
+		if (atomic_load(&bufs[i].owner) &&
+		    atomic_load(&bufs[i].head) != atomic_load(&bufs[i].tail))
+			return true;
+	return false;
+}
+
 void kp_ev_drain(void (*fn)(const void *rec, size_t len, int tid,
 			    const char *comm, void *arg), void *arg)
 {

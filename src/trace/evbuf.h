@@ -43,6 +43,9 @@ void kp_ev_drain(void (*fn)(const void *rec, size_t len, int tid,
 /* Records dropped so far (no ring free, or the ring full). */
 unsigned long kp_ev_dropped(void);
 
+/* Does any ring hold a record not yet drained? Async-signal-safe. */
+bool kp_ev_pending(void);
+
 /* In a fork()ed child: every ring empty and free again. */
 void kp_evbuf_atfork_child(void);
 

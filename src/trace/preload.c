@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <link.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -126,6 +127,17 @@ static atomic_bool stopping, flusher_running;
 /* _exit()/_Exit(): the flusher's last drain and summary, asked and done
  * (see leaving()). */
 static atomic_bool final_asked, final_done;
+/* exec*(): checkpoints asked and written (see before_exec()). */
+static atomic_uint exec_req, exec_ack;
+/* Bumped to wake the flusher before its 5 ms are up (a futex). */
+static atomic_uint flusher_wake;
+
+static void wake_flusher(void)
+{
+	atomic_fetch_add(&flusher_wake, 1);
+	syscall(SYS_futex, &flusher_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
+		0);
+}
 /* The process these rings are this one's in (a vfork() child shares them
  * and must not touch them). */
 static pid_t traced_pid;
@@ -837,7 +849,8 @@ static void drain(void)
 
 static bool objects_changed(void);
 static void rearm(void);
-static void write_summary(bool leaving);
+enum summary_kind { SUMMARY_END, SUMMARY_EXIT, SUMMARY_EXEC };
+static void write_summary(enum summary_kind kind);
 
 static void *flusher_main(void *arg)
 {
@@ -850,11 +863,23 @@ static void *flusher_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&stopping)) {
-		nanosleep(&ts, NULL);
+		unsigned int seen = atomic_load(&flusher_wake);
+
+		/* 5 ms, or less when _exit() or exec() asks (wake_flusher()). */
+		if (!atomic_load(&final_asked) &&
+		    atomic_load(&exec_req) == atomic_load(&exec_ack))
+			syscall(SYS_futex, &flusher_wake, FUTEX_WAIT_PRIVATE,
+				seen, &ts, NULL, 0);
 		if (atomic_load(&final_asked)) {
-			write_summary(true);
+			write_summary(SUMMARY_EXIT);
 			atomic_store(&final_done, true);
 			return NULL;
+		}
+		if (atomic_load(&exec_req) != atomic_load(&exec_ack)) {
+			unsigned int req = atomic_load(&exec_req);
+
+			write_summary(SUMMARY_EXEC);
+			atomic_store(&exec_ack, req);
 		}
 		if (objects_changed())
 			rearm();
@@ -1265,22 +1290,26 @@ static void print_stats(struct outbuf *o)
 
 /*
  * What the rings still hold, then the summary (or the --stats table), and
- * the file closed. @leaving: the program left by _exit() (the flusher's
- * last drain; the summary says so).
+ * the file closed. SUMMARY_EXIT: the program left by _exit() (the
+ * flusher's last drain); SUMMARY_EXEC: it is about to exec() (the file
+ * stays open, in case the exec fails). The summary says which.
  */
-static void write_summary(bool leaving)
+static void write_summary(enum summary_kind kind)
 {
 	struct outbuf o = { .len = 0 };
 	unsigned long dropped;
-	const char *how = leaving ? " (left by _exit)" : "";
+	const char *how = kind == SUMMARY_EXIT ? " (left by _exit)" :
+			  kind == SUMMARY_EXEC ? " (exec)" : "";
 
 	drain();
 	dropped = kp_ev_dropped();
 	if (stats) {
 		print_stats(&o);
 		flush_out(&o);
-		close(out_fd);
-		out_fd = -1;
+		if (kind != SUMMARY_EXEC) {
+			close(out_fd);
+			out_fd = -1;
+		}
 		return;
 	}
 	if (chrome)
@@ -1295,6 +1324,8 @@ static void write_summary(bool leaving)
 		put(&o, "# kprobe-trace: pid %d: %lu events, %lu dropped%s\n",
 		    getpid(), nevents, dropped, how);
 	flush_out(&o);
+	if (kind == SUMMARY_EXEC)
+		return;
 	if (dropped)
 		report("libkprobe-preload: %lu events dropped (the trace "
 		       "could not keep up)\n", dropped);
@@ -1312,7 +1343,7 @@ static void preload_fini(void)
 	/* No handler runs after this; then what they left. */
 	in_flusher = true;
 	unregister_all();
-	write_summary(false);
+	write_summary(SUMMARY_END);
 }
 
 /*
@@ -1337,6 +1368,7 @@ static void leaving(void)
 	    !atomic_load(&flusher_running) || in_flusher ||
 	    atomic_exchange(&final_asked, true))
 		return;
+	wake_flusher();
 	for (int i = 0; i < 2000 && !atomic_load(&final_done); i++)
 		nanosleep(&ms, NULL);
 }
@@ -1357,6 +1389,181 @@ __attribute__((visibility("default"), noreturn)) void _Exit(int status)
 		real_Exit(status);
 	for (;;)
 		syscall(SYS_exit_group, status);
+}
+
+/*
+ * The program replaces itself (exec*()): the new image starts with empty
+ * rings, so what this one's hold is written first. The flusher drains and
+ * writes a summary line ("(exec)", or the --stats table), the file stays
+ * open, and the program goes on to its exec; if that fails, the trace goes
+ * on too (a later summary for the same pid counts everything). The wait
+ * is bounded as _exit()'s is, and a vfork() child (posix_spawn(), a
+ * shell's fork-and-exec) is left alone.
+ */
+static void before_exec(void)
+{
+	struct timespec ms = { 0, 1000 * 1000 };
+	unsigned int req;
+
+	if (out_fd < 0 || getpid() != traced_pid ||
+	    !atomic_load(&flusher_running) || in_flusher ||
+	    atomic_load(&final_asked))
+		return;
+	/* Nothing to write (a shell's child about to exec a command, say):
+	 * no checkpoint, no wait. */
+	if (!kp_ev_pending() && !kp_ev_dropped() && !stats)
+		return;
+	req = atomic_fetch_add(&exec_req, 1) + 1;
+	wake_flusher();
+	for (int i = 0; i < 2000 && (int)(atomic_load(&exec_ack) - req) < 0;
+	     i++)
+		nanosleep(&ms, NULL);
+}
+
+typedef int execve_fn(const char *, char *const[], char *const[]);
+typedef int execv_fn(const char *, char *const[]);
+typedef int fexecve_fn(int, char *const[], char *const[]);
+typedef int execveat_fn(int, const char *, char *const[], char *const[],
+			int);
+static execve_fn *real_execve, *real_execvpe;
+static execv_fn *real_execv, *real_execvp;
+static fexecve_fn *real_fexecve;
+static execveat_fn *real_execveat;
+
+static void resolve_exec(void)
+{
+	real_execve = (execve_fn *)dlsym(RTLD_NEXT, "execve");
+	real_execvpe = (execve_fn *)dlsym(RTLD_NEXT, "execvpe");
+	real_execv = (execv_fn *)dlsym(RTLD_NEXT, "execv");
+	real_execvp = (execv_fn *)dlsym(RTLD_NEXT, "execvp");
+	real_fexecve = (fexecve_fn *)dlsym(RTLD_NEXT, "fexecve");
+	real_execveat = (execveat_fn *)dlsym(RTLD_NEXT, "execveat");
+}
+
+#define KP_EXPORT_EXEC __attribute__((visibility("default")))
+
+KP_EXPORT_EXEC int execve(const char *path, char *const argv[],
+			  char *const envp[])
+{
+	before_exec();
+	return real_execve ? real_execve(path, argv, envp) :
+	       (int)syscall(SYS_execve, path, argv, envp);
+}
+
+KP_EXPORT_EXEC int execv(const char *path, char *const argv[])
+{
+	before_exec();
+	return real_execv ? real_execv(path, argv) :
+	       (int)syscall(SYS_execve, path, argv, environ);
+}
+
+KP_EXPORT_EXEC int execvp(const char *file, char *const argv[])
+{
+	before_exec();
+	if (!real_execvp) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_execvp(file, argv);
+}
+
+KP_EXPORT_EXEC int execvpe(const char *file, char *const argv[],
+			   char *const envp[])
+{
+	before_exec();
+	if (!real_execvpe) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_execvpe(file, argv, envp);
+}
+
+KP_EXPORT_EXEC int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	before_exec();
+	if (!real_fexecve) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_fexecve(fd, argv, envp);
+}
+
+KP_EXPORT_EXEC int execveat(int dirfd, const char *path, char *const argv[],
+			    char *const envp[], int flags)
+{
+	before_exec();
+	if (!real_execveat) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_execveat(dirfd, path, argv, envp, flags);
+}
+
+/* The list forms: their arguments into an array, then the vector form. */
+#define COLLECT_ARGS(first, ap, argv, n)				\
+	do {								\
+		va_list cnt;						\
+									\
+		va_copy(cnt, ap);					\
+		for (n = 1; va_arg(cnt, const char *); n++)		\
+			;						\
+		va_end(cnt);						\
+	} while (0)
+
+KP_EXPORT_EXEC int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv, n);
+	{
+		char *argv[n + 1];
+
+		argv[0] = (char *)arg;
+		for (size_t i = 1; i <= n; i++)
+			argv[i] = va_arg(ap, char *);
+		va_end(ap);
+		return execv(path, argv);
+	}
+}
+
+KP_EXPORT_EXEC int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv, n);
+	{
+		char *argv[n + 1];
+
+		argv[0] = (char *)arg;
+		for (size_t i = 1; i <= n; i++)
+			argv[i] = va_arg(ap, char *);
+		va_end(ap);
+		return execvp(file, argv);
+	}
+}
+
+KP_EXPORT_EXEC int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv, n);
+	{
+		char *argv[n + 1];
+		char *const *envp;
+
+		argv[0] = (char *)arg;
+		for (size_t i = 1; i <= n; i++)
+			argv[i] = va_arg(ap, char *);
+		envp = va_arg(ap, char *const *);
+		va_end(ap);
+		return execve(path, argv, envp);
+	}
 }
 
 static void atfork_child(void)
@@ -1410,6 +1617,7 @@ __attribute__((constructor)) static void preload_init(void)
 	int ret;
 
 	/* Now, not in _exit(), which may run in a signal handler. */
+	resolve_exec();
 	real_exit = (exit_fn *)dlsym(RTLD_NEXT, "_exit");
 	real_Exit = (exit_fn *)dlsym(RTLD_NEXT, "_Exit");
 	traced_pid = getpid();
