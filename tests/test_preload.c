@@ -534,6 +534,39 @@ static void test_cli_exec(void **state)
 	free(fail_file);
 }
 
+/*
+ * A program that dies of a signal it does not handle, a fault or abort():
+ * its events and the summary are written before it dies, and it dies of
+ * the same signal.
+ */
+static void test_cli_fatal_signal(void **state)
+{
+	const char *modes[] = { "segv", "abort" };
+	const int sigs[] = { SIGSEGV, SIGABRT };
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		char *trace_file = strdup(in_dir("fatal.txt"));
+		char *args[] = { "-o", trace_file, "-e",
+				 "p:w work a=$arg1:s32", "--", (char *)target,
+				 (char *)modes[i], NULL };
+		char want[64], *trace;
+		int st;
+
+		unlink(trace_file);
+		st = run_cli(args, "fa.out", "fa.err");
+		assert_true(WIFSIGNALED(st));
+		assert_int_equal(WTERMSIG(st), sigs[i]);
+		trace = slurp(in_dir("fatal.txt"), NULL);
+		assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
+		snprintf(want, sizeof(want), ": 5 events, 0 dropped (killed "
+			 "by SIG%s)\n", sigabbrev_np(sigs[i]));
+		assert_non_null(strstr(trace, want));
+		free(trace);
+		free(trace_file);
+	}
+}
+
 /* --format chrome: a JSON array of trace events, the entry and return of
  * one function a B and an E on the thread. */
 static void test_cli_chrome(void **state)
@@ -717,6 +750,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cli_stats_fork),
 		cmocka_unit_test(test_cli_exit),
 		cmocka_unit_test(test_cli_exec),
+		cmocka_unit_test(test_cli_fatal_signal),
 		cmocka_unit_test(test_cli_chrome),
 		cmocka_unit_test(test_cli_python),
 		cmocka_unit_test(test_cli_dlopen),

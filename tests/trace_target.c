@@ -11,12 +11,16 @@
  * destructor. "trace_target vfork": a vfork() child that leaves at once
  * by _exit(0), then work() 5 times and the sum. "trace_target exec PATH":
  * work() 5 times, then execl(PATH); if that fails, work() 3 times more
- * and the sum.
+ * and the sum. "trace_target segv" and "trace_target abort": work() 5
+ * times, then die of SIGSEGV (a store through NULL) or abort(), with no
+ * core dump.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,6 +115,20 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && !strcmp(argv[1], "vfork") && vforked())
 		return 1;
+	if (argc == 2 && (!strcmp(argv[1], "segv") ||
+			  !strcmp(argv[1], "abort"))) {
+		struct rlimit none = { 0, 0 };
+
+		setrlimit(RLIMIT_CORE, &none);
+		for (int i = 0; i < 5; i++)
+			s += work(i, "x");
+		printf("sum=%ld\n", s);
+		fflush(stdout);
+		if (!strcmp(argv[1], "abort"))
+			abort();
+		*(volatile int *)(uintptr_t)s = 1;	/* s is small: no page */
+		return 1;
+	}
 	if (argc == 3 && !strcmp(argv[1], "exec")) {
 		for (int i = 0; i < 5; i++)
 			s += work(i, "x");

@@ -351,6 +351,13 @@ ARCH_GPR_ONLY static inline int *kp_errno_ptr(void)
 	return (int *)((char *)arch_thread_pointer() + kp_errno_off);
 }
 void kp_trap_atfork_child(void);
+/*
+ * Called, when set, just before the process dies of a fault signal
+ * (SIGSEGV, SIGBUS, SIGFPE, SIGILL) that the program does not handle, in
+ * the dying thread's signal handler: an embedder's last chance to write
+ * what it holds (the tracer's rings). It must return, and soon.
+ */
+extern void (*kp_last_words)(int sig);
 
 /* ---- text (text.c): mappings and patching ---- */
 struct kp_mapping {

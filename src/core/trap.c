@@ -180,11 +180,17 @@ static void msg_emit(struct kp_msg *m)
 
 /* ---- chaining to the program's handlers ---- */
 
+/* See internal.h. */
+void (*kp_last_words)(int sig);
+
 /* The program's default action for a fault: die by the same signal. */
 static void die_by(int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t set;
+
+	if (kp_last_words)
+		kp_last_words(sig);
 
 	kp_real_sigaction(sig, &dfl, NULL);
 	sigemptyset(&set);

@@ -850,6 +850,8 @@ static void drain(void)
 static bool objects_changed(void);
 static void rearm(void);
 enum summary_kind { SUMMARY_END, SUMMARY_EXIT, SUMMARY_EXEC };
+/* The signal the program is dying of (last_words()), or 0. */
+static atomic_int dying_of;
 static void write_summary(enum summary_kind kind);
 
 static void *flusher_main(void *arg)
@@ -1300,6 +1302,14 @@ static void write_summary(enum summary_kind kind)
 	unsigned long dropped;
 	const char *how = kind == SUMMARY_EXIT ? " (left by _exit)" :
 			  kind == SUMMARY_EXEC ? " (exec)" : "";
+	char killed[48];
+	int sig = atomic_load(&dying_of);
+
+	if (kind == SUMMARY_EXIT && sig) {
+		snprintf(killed, sizeof(killed), " (killed by SIG%s)",
+			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		how = killed;
+	}
 
 	drain();
 	dropped = kp_ev_dropped();
@@ -1364,6 +1374,8 @@ static void leaving(void)
 {
 	struct timespec ms = { 0, 1000 * 1000 };
 
+	/* (The same steps serve last_words().) */
+
 	if (out_fd < 0 || getpid() != traced_pid ||
 	    !atomic_load(&flusher_running) || in_flusher ||
 	    atomic_exchange(&final_asked, true))
@@ -1371,6 +1383,44 @@ static void leaving(void)
 	wake_flusher();
 	for (int i = 0; i < 2000 && !atomic_load(&final_done); i++)
 		nanosleep(&ms, NULL);
+}
+
+/*
+ * The program dies of a signal nobody handles: a fault (libkprobe's fault
+ * handler calls this before it lets the signal kill, kp_last_words), or
+ * abort(). The same last drain as _exit()'s, bounded the same way (a
+ * crashed program's state may stop the flusher: then the program still
+ * dies of its signal, 2 s later, without the summary), and the summary
+ * says which signal.
+ */
+static void last_words(int sig)
+{
+	atomic_store(&dying_of, sig);
+	leaving();
+}
+
+static exit_fn *real_abort_fn;
+
+__attribute__((visibility("default"), noreturn)) void abort(void)
+{
+	struct sigaction old;
+
+	/* Only if SIGABRT will kill: a program's handler may longjmp out. */
+	if (!sigaction(SIGABRT, NULL, &old) && !(old.sa_flags & SA_SIGINFO) &&
+	    old.sa_handler == SIG_DFL)
+		last_words(SIGABRT);
+	if (real_abort_fn)
+		((void (*)(void))real_abort_fn)();
+	for (;;) {
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		sigset_t set;
+
+		sigaction(SIGABRT, &dfl, NULL);
+		sigemptyset(&set);
+		sigaddset(&set, SIGABRT);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(SIGABRT);
+	}
 }
 
 __attribute__((visibility("default"), noreturn)) void _exit(int status)
@@ -1620,6 +1670,8 @@ __attribute__((constructor)) static void preload_init(void)
 	resolve_exec();
 	real_exit = (exit_fn *)dlsym(RTLD_NEXT, "_exit");
 	real_Exit = (exit_fn *)dlsym(RTLD_NEXT, "_Exit");
+	real_abort_fn = (exit_fn *)dlsym(RTLD_NEXT, "abort");
+	kp_last_words = last_words;
 	traced_pid = getpid();
 
 	if (!events && !file)
