@@ -200,7 +200,7 @@ struct kp_reader {
 	uint64_t state;		/* gen << 32 | depth, in one store */
 	pid_t tid;		/* the thread that claimed it */
 	uintptr_t tid_addr;	/* its clear_child_tid word, or 0 */
-	atomic_int used;
+	atomic_int used;	/* 0 free, 1 its thread's, 2 being claimed */
 } __attribute__((aligned(64)));
 
 extern __thread struct kp_reader *kp_my_reader

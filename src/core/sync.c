@@ -97,12 +97,15 @@ void kp_sync_init(void)
 		membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
 }
 
+/* A free record, taken as "being claimed" (2): not yet its thread's, so
+ * no other claim can take it back as an exited thread's meanwhile (that
+ * looks only at records in use, 1, whose tid is set). */
 ARCH_GPR_ONLY static bool try_claim(struct kp_reader *r)
 {
 	int expected = 0;
 
 	return atomic_load_explicit(&r->used, memory_order_relaxed) == 0 &&
-	       atomic_compare_exchange_strong(&r->used, &expected, 1);
+	       atomic_compare_exchange_strong(&r->used, &expected, 2);
 }
 
 /*
