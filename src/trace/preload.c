@@ -1549,71 +1549,67 @@ KP_EXPORT_EXEC int execveat(int dirfd, const char *path, char *const argv[],
 	return real_execveat(dirfd, path, argv, envp, flags);
 }
 
-/* The list forms: their arguments into an array, then the vector form. */
-#define COLLECT_ARGS(first, ap, argv, n)				\
-	do {								\
-		va_list cnt;						\
-									\
-		va_copy(cnt, ap);					\
-		for (n = 1; va_arg(cnt, const char *); n++)		\
-			;						\
-		va_end(cnt);						\
-	} while (0)
+/* The list forms: their arguments into an array, then the vector form.
+ * count_args(): how many, arg0 included, before the NULL; fill_args():
+ * @argv (n + 1 entries) from arg0 and the rest, NULL last. */
+static size_t count_args(va_list ap)
+{
+	va_list c;
+	size_t n = 1;
+
+	va_copy(c, ap);
+	while (va_arg(c, const char *))
+		n++;
+	va_end(c);
+	return n;
+}
+
+static void fill_args(char **argv, const char *arg, va_list *ap, size_t n)
+{
+	argv[0] = (char *)arg;
+	for (size_t i = 1; i <= n; i++)
+		argv[i] = va_arg(*ap, char *);
+}
 
 KP_EXPORT_EXEC int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	size_t n;
 
 	va_start(ap, arg);
-	COLLECT_ARGS(arg, ap, argv, n);
-	{
-		char *argv[n + 1];
+	size_t n = count_args(ap);
+	char *argv[n + 1];
 
-		argv[0] = (char *)arg;
-		for (size_t i = 1; i <= n; i++)
-			argv[i] = va_arg(ap, char *);
-		va_end(ap);
-		return execv(path, argv);
-	}
+	fill_args(argv, arg, &ap, n);
+	va_end(ap);
+	return execv(path, argv);
 }
 
 KP_EXPORT_EXEC int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
-	size_t n;
 
 	va_start(ap, arg);
-	COLLECT_ARGS(arg, ap, argv, n);
-	{
-		char *argv[n + 1];
+	size_t n = count_args(ap);
+	char *argv[n + 1];
 
-		argv[0] = (char *)arg;
-		for (size_t i = 1; i <= n; i++)
-			argv[i] = va_arg(ap, char *);
-		va_end(ap);
-		return execvp(file, argv);
-	}
+	fill_args(argv, arg, &ap, n);
+	va_end(ap);
+	return execvp(file, argv);
 }
 
 KP_EXPORT_EXEC int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	size_t n;
+	char *const *envp;
 
 	va_start(ap, arg);
-	COLLECT_ARGS(arg, ap, argv, n);
-	{
-		char *argv[n + 1];
-		char *const *envp;
+	size_t n = count_args(ap);
+	char *argv[n + 1];
 
-		argv[0] = (char *)arg;
-		for (size_t i = 1; i <= n; i++)
-			argv[i] = va_arg(ap, char *);
-		envp = va_arg(ap, char *const *);
-		va_end(ap);
-		return execve(path, argv, envp);
-	}
+	fill_args(argv, arg, &ap, n);
+	envp = va_arg(ap, char *const *);	/* after the NULL */
+	va_end(ap);
+	return execve(path, argv, envp);
 }
 
 static void atfork_child(void)
