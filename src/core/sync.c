@@ -199,6 +199,29 @@ static void wait_for_readers(int idx)
 		pause_for_reader(&spins);
 }
 
+/*
+ * A full barrier in every running thread of the process. It cannot fail
+ * once kp_sync_init() registered (the registration survives fork(), and
+ * exec() starts libkprobe afresh), but the kernel has the last word: if it
+ * refuses, register again; failing that, new sections take the shards,
+ * and this grace period waits on the records as they are, after a pause
+ * long enough for any store still in flight to land.
+ */
+static void barrier_all(void)
+{
+	struct timespec ms = { 0, 1000 * 1000 };
+
+	/* No record was ever claimed (the shards only): nothing to order. */
+	if (!atomic_load(&readers_hw))
+		return;
+	if (!membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ||
+	    (!membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) &&
+	     !membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)))
+		return;
+	kp_fast_sections = false;
+	nanosleep(&ms, NULL);
+}
+
 /* Wait until every read-side section that began before the call ended.
  * kprobe_mutex held; must not be called from a handler. */
 void kp_synchronize(void)
@@ -206,17 +229,15 @@ void kp_synchronize(void)
 	unsigned int idx;
 
 	kp_assert_locked();
-	if (kp_fast_sections) {
-		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
-		wait_for_records();
-	}
+	/* Records are waited on even once kp_fast_sections went off. */
+	barrier_all();
+	wait_for_records();
 	idx = atomic_load(&kp_index) & 1;
 	atomic_store(&kp_index, idx ^ 1);
 	wait_for_readers(idx);
 	atomic_store(&kp_index, idx);
 	wait_for_readers(idx ^ 1);
-	if (kp_fast_sections)
-		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+	barrier_all();
 }
 
 /* In a fork()ed child only the forking thread exists: no other section can
