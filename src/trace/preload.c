@@ -1571,30 +1571,37 @@ static void fill_args(char **argv, const char *arg, va_list *ap, size_t n)
 		argv[i] = va_arg(*ap, char *);
 }
 
+/* execl() and execlp(): the arguments after @arg, then @vec. */
+static int exec_list(execv_fn *vec, const char *path, const char *arg,
+		     va_list *ap)
+{
+	size_t n = count_args(*ap);
+	char *argv[n + 1];
+
+	fill_args(argv, arg, ap, n);
+	return vec(path, argv);
+}
+
 KP_EXPORT_EXEC int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
+	int ret;
 
 	va_start(ap, arg);
-	size_t n = count_args(ap);
-	char *argv[n + 1];
-
-	fill_args(argv, arg, &ap, n);
+	ret = exec_list(execv, path, arg, &ap);
 	va_end(ap);
-	return execv(path, argv);
+	return ret;
 }
 
 KP_EXPORT_EXEC int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
+	int ret;
 
 	va_start(ap, arg);
-	size_t n = count_args(ap);
-	char *argv[n + 1];
-
-	fill_args(argv, arg, &ap, n);
+	ret = exec_list(execvp, file, arg, &ap);
 	va_end(ap);
-	return execvp(file, argv);
+	return ret;
 }
 
 KP_EXPORT_EXEC int execle(const char *path, const char *arg, ...)
