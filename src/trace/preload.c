@@ -393,12 +393,22 @@ ARCH_GPR_ONLY static struct tstats_own *own_stats(void)
 	return NULL;
 }
 
+/* st->max_ns = max(st->max_ns, @ns), with any thread writing. */
+ARCH_GPR_ONLY static void shared_max(struct tstats *st, uint64_t ns)
+{
+	unsigned long max = atomic_load_explicit(&st->max_ns,
+						 memory_order_relaxed);
+
+	while (ns > max && !atomic_compare_exchange_weak(&st->max_ns, &max,
+							 ns))
+		;
+}
+
 ARCH_GPR_ONLY static void stats_hit(const struct tprobe *t, uint64_t ns,
 				   bool timed)
 {
 	struct tstats_own *own = own_stats();
 	struct tstats *st = t->stats;
-	unsigned long max;
 
 	if (own) {
 		own += t->id;
@@ -414,10 +424,7 @@ ARCH_GPR_ONLY static void stats_hit(const struct tprobe *t, uint64_t ns,
 		return;
 	atomic_fetch_add_explicit(&st->hist[hist_bucket(ns)], 1,
 				  memory_order_relaxed);
-	max = atomic_load_explicit(&st->max_ns, memory_order_relaxed);
-	while (ns > max && !atomic_compare_exchange_weak(&st->max_ns, &max,
-							 ns))
-		;
+	shared_max(st, ns);
 }
 
 ARCH_GPR_ONLY static int on_entry(struct kprobe *p, struct pt_regs *regs)
@@ -1230,18 +1237,13 @@ static void fold_stat_blocks(void)
 		for (int p = 0; p < nprobes; p++) {
 			struct tstats_own *own = &stat_blocks[i].s[p];
 			struct tstats *st = probes[p].stats;
-			unsigned long max;
 
 			atomic_fetch_add(&st->hits, own->hits);
 			for (unsigned int b = 0; b < HIST_BUCKETS; b++)
 				if (own->hist[b])
 					atomic_fetch_add(&st->hist[b],
 							 own->hist[b]);
-			max = atomic_load(&st->max_ns);
-			while (own->max_ns > max &&
-			       !atomic_compare_exchange_weak(&st->max_ns, &max,
-							     own->max_ns))
-				;
+			shared_max(st, own->max_ns);
 			memset(own, 0, sizeof(*own));
 		}
 		atomic_store(&stat_blocks[i].owner, 0);
@@ -1370,19 +1372,36 @@ static void preload_fini(void)
 typedef void exit_fn(int);
 static exit_fn *real_exit, *real_Exit;
 
-static void leaving(void)
+/* May this thread ask the flusher for a drain and wait for it? Not the
+ * flusher itself, not a vfork() child, not once it has stopped. */
+static bool may_ask_flusher(void)
+{
+	return out_fd >= 0 && getpid() == traced_pid &&
+	       atomic_load(&flusher_running) && !in_flusher;
+}
+
+/* Wake the flusher and wait until @done() says it has served us, at most
+ * 2 s. */
+static void await_flusher(bool (*done)(unsigned int), unsigned int arg)
 {
 	struct timespec ms = { 0, 1000 * 1000 };
 
-	/* (The same steps serve last_words().) */
-
-	if (out_fd < 0 || getpid() != traced_pid ||
-	    !atomic_load(&flusher_running) || in_flusher ||
-	    atomic_exchange(&final_asked, true))
-		return;
 	wake_flusher();
-	for (int i = 0; i < 2000 && !atomic_load(&final_done); i++)
+	for (int i = 0; i < 2000 && !done(arg); i++)
 		nanosleep(&ms, NULL);
+}
+
+static bool final_written(unsigned int unused)
+{
+	return atomic_load(&final_done);
+}
+
+/* (The same steps serve last_words().) */
+static void leaving(void)
+{
+	if (!may_ask_flusher() || atomic_exchange(&final_asked, true))
+		return;
+	await_flusher(final_written, 0);
 }
 
 /*
@@ -1450,24 +1469,20 @@ __attribute__((visibility("default"), noreturn)) void _Exit(int status)
  * is bounded as _exit()'s is, and a vfork() child (posix_spawn(), a
  * shell's fork-and-exec) is left alone.
  */
+static bool checkpoint_written(unsigned int req)
+{
+	return (int)(atomic_load(&exec_ack) - req) >= 0;
+}
+
 static void before_exec(void)
 {
-	struct timespec ms = { 0, 1000 * 1000 };
-	unsigned int req;
-
-	if (out_fd < 0 || getpid() != traced_pid ||
-	    !atomic_load(&flusher_running) || in_flusher ||
-	    atomic_load(&final_asked))
+	if (!may_ask_flusher() || atomic_load(&final_asked))
 		return;
 	/* Nothing to write (a shell's child about to exec a command, say):
 	 * no checkpoint, no wait. */
 	if (!kp_ev_pending() && !kp_ev_dropped() && !stats)
 		return;
-	req = atomic_fetch_add(&exec_req, 1) + 1;
-	wake_flusher();
-	for (int i = 0; i < 2000 && (int)(atomic_load(&exec_ack) - req) < 0;
-	     i++)
-		nanosleep(&ms, NULL);
+	await_flusher(checkpoint_written, atomic_fetch_add(&exec_req, 1) + 1);
 }
 
 typedef int execve_fn(const char *, char *const[], char *const[]);
