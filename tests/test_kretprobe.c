@@ -1586,6 +1586,115 @@ static void test_recursion_lifo(void **state)
 	kp_test_done();
 }
 
+/*
+ * A return-probed function that leaves by a tail call into another: the
+ * callee's entry finds the caller's return stub as its return address, and
+ * its return goes through both stubs, the callee's handler first, each
+ * seeing the callee's value; nothing is left pending (maxactive 1, many
+ * calls, nothing missed). Both ways in: jump-optimized where the arch has
+ * it (on x86_64 each is then called from its return stub, a call-in, and
+ * the callee's stub returns into the caller's call-in return), and through
+ * traps.
+ */
+long t_tail_a(long x), t_tail_b(long x);
+#if defined(__x86_64__)
+/* t_tail_a(x): t_tail_b(x + 1) by a jmp; t_tail_b(x): 3x. Each starts
+ * with at least 5 bytes of straight-line code: both can be optimized. */
+__asm__(
+	"	.pushsection .text\n"
+	"	.p2align 4\n"
+	"	.globl t_tail_a\n"
+	"	.type t_tail_a, @function\n"
+	"t_tail_a:\n"
+	"	movq %rdi, %rax\n"
+	"	leaq 1(%rdi), %rdi\n"
+	"	jmp t_tail_b\n"
+	"	.size t_tail_a, . - t_tail_a\n"
+	"	.p2align 4\n"
+	"	.globl t_tail_b\n"
+	"	.type t_tail_b, @function\n"
+	"t_tail_b:\n"
+	"	leaq (%rdi,%rdi,2), %rax\n"
+	"	addq $0, %rax\n"
+	"	ret\n"
+	"	.size t_tail_b, . - t_tail_b\n"
+	"	.popsection\n");
+#else
+/* The same on ppc64: a b leaves LR, the return address, alone. */
+__asm__(
+	"	.pushsection .text\n"
+	"	.p2align 4\n"
+	"	.globl t_tail_a\n"
+	"	.type t_tail_a, @function\n"
+	"t_tail_a:\n"
+	"	addi 3, 3, 1\n"
+	"	b t_tail_b\n"
+	"	.size t_tail_a, . - t_tail_a\n"
+	"	.p2align 4\n"
+	"	.globl t_tail_b\n"
+	"	.type t_tail_b, @function\n"
+	"t_tail_b:\n"
+	"	mulli 3, 3, 3\n"
+	"	blr\n"
+	"	.size t_tail_b, . - t_tail_b\n"
+	"	.popsection\n");
+#endif
+static long (*volatile tail_fp)(long) = t_tail_a;
+static struct kretprobe *tail_seen[64];
+
+static int tail_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	unsigned long i = __atomic_fetch_add(&norder, 1, __ATOMIC_RELAXED);
+
+	if (i < 64) {
+		tail_seen[i] = get_kretprobe(ri);
+		order_rax[i] = regs_return_value(regs);
+	}
+	cnt_inc(&ret_calls);
+	return 0;
+}
+
+static void test_tail_call(void **state)
+{
+	int was = kprobe_optimization(-1);
+
+	for (int opt = 1; opt >= 0; opt--) {
+		kprobe_optimization(opt);
+		init_rp(&rp, t_tail_a, tail_ret);
+		init_rp(&rp2, t_tail_b, tail_ret);
+		rp.maxactive = rp2.maxactive = 1;
+		kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe("
+			     "t_tail_a)");
+		kp_check_ret(register_kretprobe(&rp2), 0, "register_kretprobe("
+			     "t_tail_b)");
+#if defined(__x86_64__)
+		kp_check_eq(kprobe_optimized(&rp.kp) && kprobe_optimized(&rp2.kp),
+			    opt, "both entries optimized");
+#endif
+		for (long x = 0; x < 100; x++) {
+			cnt_set(&norder, 0);
+			kp_check_eq(tail_fp(x), 3 * (x + 1), "t_tail_a(%ld) "
+				    "with %s", x, opt ? "jumps" : "traps");
+			kp_check_eq(cnt_get(&norder), 2, "return handler calls "
+				    "for one tail-called return");
+			kp_check_eq((uintptr_t)tail_seen[0], (uintptr_t)&rp2,
+				    "first return handler: the callee's");
+			kp_check_eq((uintptr_t)tail_seen[1], (uintptr_t)&rp,
+				    "second: the tail caller's");
+			kp_check_eq(order_rax[0], 3 * (x + 1), "return value "
+				    "the callee's handler saw");
+			kp_check_eq(order_rax[1], 3 * (x + 1), "return value "
+				    "the caller's handler saw");
+		}
+		kp_check_eq(rp_nmissed(&rp) + rp_nmissed(&rp2), 0,
+			    "nmissed with maxactive 1 over 100 calls");
+		unregister_kretprobe(&rp2);
+		unregister_kretprobe(&rp);
+	}
+	kprobe_optimization(was);
+	kp_test_done();
+}
+
 static void test_recursion_maxactive(void **state)
 {
 	const int m = 3;
@@ -1897,6 +2006,7 @@ int main(void)
 		KRET_TEST(test_set_return_struct),
 		KRET_TEST(test_recursion_lifo),
 		KRET_TEST(test_recursion_maxactive),
+		KRET_TEST(test_tail_call),
 		KRET_TEST(test_recursion_after_fork),
 		KRET_TEST(test_default_maxactive),
 		KRET_TEST(test_not_function_entry),

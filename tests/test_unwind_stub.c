@@ -26,6 +26,8 @@
 
 #include <kprobes.h>
 
+#include "arch-insn.h"		/* the return stubs' layout */
+
 #define DEPTH 32
 
 static void *ub_buf[DEPTH], *gb_buf[DEPTH], *kb_buf[DEPTH];
@@ -175,11 +177,88 @@ static void test_backtrace_from_entry_regs(void **state)
 	check("kprobe_backtrace(regs) at us_leaf+0", pre_buf, pre_n, false);
 }
 
+#if defined(__x86_64__)
+/*
+ * Unwind one frame from a made-up context, as a signal handler's unwinder
+ * would from the interrupted one: at @ip (not "return address - 1"), with
+ * @sp the stack pointer. *@caller_ip and *@caller_sp: the caller's, as
+ * libunwind finds them through the stub's unwind info.
+ */
+static void step_from(uintptr_t ip, uintptr_t sp, unw_word_t *caller_ip,
+		      unw_word_t *caller_sp)
+{
+	unw_context_t uc;
+	unw_cursor_t cur;
+
+	assert_int_equal(unw_getcontext(&uc), 0);
+	uc.uc_mcontext.gregs[REG_RIP] = (greg_t)ip;
+	uc.uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+	assert_int_equal(unw_init_local2(&cur, &uc, UNW_INIT_SIGNAL_FRAME), 0);
+	assert_true(unw_step(&cur) > 0);
+	assert_int_equal(unw_get_reg(&cur, UNW_REG_IP, caller_ip), 0);
+	assert_int_equal(unw_get_reg(&cur, UNW_REG_SP, caller_sp), 0);
+}
+#endif
+
+/*
+ * A jump-optimized kretprobe calls its function from the return stub (a
+ * call-in, docs/design.md): us_middle's return address is then the stub's
+ * call-in return, and a walk must still pass it. And at each of the
+ * stub's ways in, a signal handler's unwinder must find the real caller
+ * with the caller's stack pointer: at the call-in's first instruction the
+ * return address is still on the stack, 8 bytes more than anywhere else
+ * in the stub (its unwind info has a row for that one instruction).
+ */
+static void test_callin(void **state)
+{
+#if defined(__x86_64__)
+	struct kretprobe rp = {
+		.kp.symbol_name = "us_middle",
+		.handler = ret_handler,
+	};
+	uintptr_t frame[4] = { 0 }, ra, stub, real;
+	unw_word_t ip, sp;
+	int m;
+
+	assert_int_equal(register_kretprobe(&rp), 0);
+	if (!kprobe_optimized(&rp.kp)) {
+		unregister_kretprobe(&rp);
+		skip();		/* LIBKPROBE_OPTIMIZE=0: no call-in */
+	}
+	assert_int_equal(top_fp(1), (1 + 1) * 2 + 3);
+	unregister_kretprobe(&rp);
+	check("unw_backtrace()", ub_buf, ub_n, true);
+	check("kprobe_backtrace(NULL)", kb_buf, kb_n, false);
+
+	m = find_in(ub_buf, ub_n, "us_middle");
+	ra = (uintptr_t)ub_buf[m + 1];
+	stub = ra - ARCH_RET_CALLIN_RET;
+	real = kretprobe_find_ret_addr(ra);
+	assert_true(real != ra);
+	assert_int_equal(find_in((void **)&real, 1, "us_top"), 0);
+
+	/* The stub's entry (the function returned into it), the call-in's
+	 * leaq and its call: the caller's rsp is frame + 1 throughout. */
+	step_from(stub, (uintptr_t)(frame + 1), &ip, &sp);
+	assert_int_equal(ip, real);
+	assert_int_equal(sp, (uintptr_t)(frame + 1));
+	step_from(stub + ARCH_RET_CALLIN, (uintptr_t)frame, &ip, &sp);
+	assert_int_equal(ip, real);
+	assert_int_equal(sp, (uintptr_t)(frame + 1));
+	step_from(stub + ARCH_RET_CALLIN + 5, (uintptr_t)(frame + 1), &ip, &sp);
+	assert_int_equal(ip, real);
+	assert_int_equal(sp, (uintptr_t)(frame + 1));
+#else
+	skip();			/* jump optimization is x86_64's only */
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk_through_stub),
 		cmocka_unit_test(test_backtrace_from_entry_regs),
+		cmocka_unit_test(test_callin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

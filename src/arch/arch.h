@@ -30,6 +30,7 @@
 #include <kprobes.h>
 
 #include "arch-insn.h"	/* struct arch_insn, ARCH_* constants */
+#include "arch-regs.h"	/* the hit paths' register accessors */
 
 struct probe_point;
 struct kp_slot;
@@ -142,11 +143,25 @@ size_t arch_opt_len(const struct probe_point *pp);
 const uint8_t *arch_opt_bytes(const struct probe_point *pp);
 /*
  * Write the detour for pp into @buf (ARCH_SLOT_SIZE bytes) as it will run
- * at @d->addr, and fill @d->copies. Return 0, or -ERANGE if an operand or
- * the jump back is out of reach.
+ * at @d->addr, and fill @d->copies and @d->dispatch_off. Return 0, or
+ * -ERANGE if an operand or the jump back is out of reach.
+ *
+ * @dispatch: pp is a function's first instruction and a kretprobe's, so
+ * the red zone below the stack pointer is free: give the detour, if the
+ * arch can, a way back that jumps on to an address left there
+ * (arch_opt_dispatch()), @d->dispatch_off bytes in; else 0.
  */
 int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
-			uint8_t *buf);
+			uint8_t *buf, bool dispatch);
+/*
+ * A hit on a detour with a dispatch_off, whose handlers left the
+ * instruction pointer alone: make it go on to @to, or, if @callin is not
+ * 0, to that return stub's call-in, which calls @to. Return where the
+ * detour's routine returns to: @to itself if a handler moved the stack
+ * pointer (the red zone is then elsewhere). Async-signal-safe.
+ */
+uintptr_t arch_opt_dispatch(const struct kp_slot *d, struct pt_regs *regs,
+			    uintptr_t to, uintptr_t callin);
 /* The jump to @d written over the start of the range: ARCH_OPT_JMP_LEN
  * bytes (the rest of the range is left as it is and never executed). */
 void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,
@@ -197,22 +212,31 @@ struct arch_ret_chunk {
  *    its final address, still writable) with breakpoints and what every
  *    stub shares (the trampoline's address...);
  *  - arch_ret_stub(): write, at @s in that area, the stub that loads
- *    @index and goes to the trampoline;
+ *    @index and goes to the trampoline; with ARCH_RET_CALLIN non-zero,
+ *    also the call-in ARCH_RET_CALLIN bytes after @s, which calls the
+ *    function and is returned to ARCH_RET_CALLIN_RET bytes after @s
+ *    (x86_64's retstub.c);
  *  - arch_ret_cie(): the stubs' CIE, for libgcc or for libunwind;
- *  - arch_ret_fde(): the FDE for [@start, @start + @len) under @cie,
- *    saying that the stub's caller is *@ret_slot.
+ *  - arch_ret_fde(): the FDE for [@start, @start + @len) under @cie (the
+ *    libgcc flavour or libunwind's), saying that the stub's caller is
+ *    *@ret_slot.
  */
 void arch_ret_code_init(uint8_t *code, size_t len);
 void arch_ret_stub(uint8_t *code, uint8_t *s, unsigned int index);
 void arch_ret_cie(uint8_t *p, bool for_libgcc);
 void arch_ret_fde(uint8_t *p, const uint8_t *cie, uintptr_t start,
-		  size_t len, const uintptr_t *ret_slot);
+		  size_t len, const uintptr_t *ret_slot, bool for_libgcc);
 
-/* At a function's first instruction: where its return address is kept
- * (the stack slot on x86_64), read it, and replace it. Trap path. */
-uintptr_t arch_ret_addr_slot(const struct pt_regs *regs);
-uintptr_t arch_ret_addr_get(const struct pt_regs *regs);
-void arch_ret_addr_set(struct pt_regs *regs, uintptr_t addr);
+/*
+ * In arch-regs.h, inline (the hit paths' accessors; kprobes.h's are not
+ * inlined into ARCH_GPR_ONLY code, whose target options differ):
+ *  - arch_regs_sp(), arch_regs_ip_set(): the stack pointer, and setting
+ *    the instruction pointer;
+ *  - arch_ret_addr_slot(), arch_ret_addr_get(), arch_ret_addr_set(): at a
+ *    function's first instruction, where its return address is kept (the
+ *    stack slot on x86_64), read it, and replace it.
+ * All async-signal-safe.
+ */
 
 /* jprobes: where jprobe_return() traps, and the bytes of the caller's
  * stack a jprobe saves (its stack arguments). */

@@ -128,6 +128,7 @@ struct kp_slot {
 	uint8_t kind;		/* enum kp_slot_kind */
 	uint8_t fixups;		/* the arch's */
 	uint8_t state;		/* enum kp_slot_state; kprobe_mutex */
+	uint8_t dispatch_off;	/* KP_SLOT_DETOUR: arch_prepare_detour() */
 	atomic_int inflight;	/* threads between entering and leaving it */
 	struct probe_point *owner; /* NULL once unregistered; RCU */
 	struct kp_copies copies;	/* KP_SLOT_DETOUR */
@@ -233,6 +234,9 @@ struct kp_thread {
 	/* No record was free when this thread asked: it uses the shards
 	 * from then on (asking again would scan every record each time). */
 	bool no_record;
+	/* The return stub this thread's latest kretprobe entry put in place
+	 * of a return address (kp_ret_callin()). */
+	uintptr_t ret_stub;
 };
 
 extern __thread struct kp_thread kp_thr
@@ -286,6 +290,24 @@ kp_section_exit(void)
 	}
 	if (r)
 		kp_reader_publish(r, kp_thr.gen, (uint32_t)kp_thr.nsect);
+}
+
+/*
+ * A jump-optimized hit at a function's entry, its handlers done: if the
+ * return address is the return stub this thread's latest kretprobe entry
+ * put there (this hit's, or a return-probed function's that tail-called
+ * this one: a stub in this slot is pending either way), the address of
+ * that stub's call-in, else 0. The detour then calls the function from the
+ * stub (arch_opt_dispatch()), and the function's ret is predicted
+ * (docs/design.md, "Return probes"). Async-signal-safe.
+ */
+ARCH_GPR_ONLY static inline uintptr_t kp_ret_callin(const struct pt_regs *regs)
+{
+	uintptr_t stub = kp_thr.ret_stub;
+
+	if (!ARCH_RET_CALLIN || !stub || arch_ret_addr_get(regs) != stub)
+		return 0;
+	return stub + ARCH_RET_CALLIN;
 }
 
 /* Around a handler of ours: a probe hit meanwhile is a recursive hit

@@ -54,6 +54,8 @@ enum { RI_FREE, RI_IDLE, RI_ACTIVE };
 struct kp_ret_inst {
 	atomic_int state;
 	unsigned int index;		/* global stub index */
+	uintptr_t stub;			/* its address */
+	uintptr_t *ret_cell;		/* its chunk's ret[] entry */
 	struct kretprobe *owner;	/* NULL when orphaned; RCU */
 	pid_t tid;			/* thread of the pending return */
 	uintptr_t tid_addr;		/* its clear_child_tid word, or 0 */
@@ -155,6 +157,8 @@ static struct kp_ret_inst *get_instance(struct kretprobe *rp,
 					return NULL;
 				memset(inst, 0, size);
 				inst->index = c * ARCH_RET_STUBS + k;
+				inst->stub = stub_addr(inst->index);
+				inst->ret_cell = &chunks[c]->ret[k];
 				inst->owner = rp;
 				atomic_store(&inst->state, RI_IDLE);
 				__atomic_store_n(&chunks[c]->inst[k], inst,
@@ -354,12 +358,12 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 		release(inst);
 		return 0;
 	}
-	chunk_of(inst->index)->ret[inst->index % ARCH_RET_STUBS] =
-		(uintptr_t)inst->ri.ret_addr;
+	*inst->ret_cell = (uintptr_t)inst->ri.ret_addr;
 	inst->next = ret_top;
 	ret_top = inst;
 	/* Last: from here on the function returns into the stub. */
-	arch_ret_addr_set(regs, stub_addr(inst->index));
+	arch_ret_addr_set(regs, inst->stub);
+	kp_thr.ret_stub = inst->stub;		/* for kp_ret_callin() */
 	return 0;
 }
 
@@ -412,7 +416,7 @@ kp_kretprobe_trampoline_handler(struct pt_regs *regs, unsigned int index,
 	}
 
 	*ra_slot = ra;
-	instruction_pointer_set(regs, ra);
+	arch_regs_ip_set(regs, ra);
 
 	/* Unlink it; instances above it were skipped (their frames are
 	 * deeper on its stack) unless they live on another stack. */
@@ -451,7 +455,10 @@ ARCH_GPR_ONLY static unsigned long stub_ret_addr(unsigned long addr)
 		if (addr < c->arch.stub0 || addr >= c->arch.end_ip)
 			continue;
 		off = addr - c->arch.stub0;
-		if (off % c->arch.stride == 0)
+		/* The stub's entry, or where a call-in returns to. */
+		if (off % c->arch.stride == 0 ||
+		    (ARCH_RET_CALLIN_RET &&
+		     off % c->arch.stride == ARCH_RET_CALLIN_RET))
 			return c->ret[off / c->arch.stride];
 	}
 	return addr;

@@ -310,9 +310,26 @@ static bool has_lsda(uintptr_t pc)
 	return strchr((const char *)cie + 9, 'L') != NULL;
 }
 
+/*
+ * Is pp a kretprobe's, at its function's first instruction? Then its
+ * detour may dispatch (arch_prepare_detour()): a return probe's entry can
+ * call the function from its return stub (docs/design.md, "Return
+ * probes").
+ */
+static bool wants_dispatch(const struct probe_point *pp)
+{
+	if (!ARCH_RET_CALLIN || pp->addr != pp->func_addr)
+		return false;
+	for (const struct kprobe_node *n = pp->probes; n; n = n->next)
+		if (kp_is_kretprobe(n->kp))
+			return true;
+	return false;
+}
+
 /* Step 1 for one probe point: can it be optimized, and its detour. */
 static int prepare(struct probe_point *pp, const char **why)
 {
+	bool dispatch = wants_dispatch(pp);
 	uint8_t code[ARCH_SLOT_SIZE];
 	struct kp_mapping m;
 	struct kp_slot *d;
@@ -349,7 +366,7 @@ static int prepare(struct probe_point *pp, const char **why)
 	d = kp_parked_slot_find(pp->addr, KP_SLOT_DETOUR);
 	if (d) {
 		memset(code, 0, sizeof(code));
-		if (!arch_prepare_detour(pp, d, code) &&
+		if (!arch_prepare_detour(pp, d, code, dispatch) &&
 		    !memcmp(code, (const void *)d->addr, sizeof(code)))
 			d->state = KP_SLOT_USED;
 		else
@@ -362,7 +379,7 @@ static int prepare(struct probe_point *pp, const char **why)
 			return -ENOMEM;
 		}
 		memset(code, 0, sizeof(code));
-		if (arch_prepare_detour(pp, d, code)) {
+		if (arch_prepare_detour(pp, d, code, dispatch)) {
 			kp_slot_free(d);
 			*why = "an operand is out of the detour's reach";
 			return -ERANGE;

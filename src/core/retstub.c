@@ -54,9 +54,9 @@ int kp_ret_chunk_create(unsigned int first, const uintptr_t *ret_table,
 
 		arch_ret_stub(base, start + ARCH_RET_ENTRY, first + k);
 		arch_ret_fde(eh_gcc + fde_off, eh_gcc, (uintptr_t)start,
-			     ARCH_RET_STRIDE, &ret_table[k]);
+			     ARCH_RET_STRIDE, &ret_table[k], true);
 		arch_ret_fde(eh_unw + fde_off, eh_unw, (uintptr_t)start,
-			     ARCH_RET_STRIDE, &ret_table[k]);
+			     ARCH_RET_STRIDE, &ret_table[k], false);
 		tab[k].start_ip_offset = (int32_t)(start - base);
 		tab[k].fde_offset = (int32_t)(eh_unw + fde_off - base);
 	}

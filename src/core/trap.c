@@ -449,6 +449,11 @@ ARCH_GPR_ONLY uintptr_t kp_optprobe_handler(struct kp_slot *d,
 			return 0;
 		} else if (run_pre_handlers(pp, regs, light)) {
 			resume = instruction_pointer(regs);
+		} else if (d->dispatch_off) {
+			/* On through the detour's dispatch, and a return
+			 * stub's call-in if a kretprobe took one here. */
+			resume = arch_opt_dispatch(d, regs, resume,
+						   kp_ret_callin(regs));
 		}
 	}
 	kp_section_exit();

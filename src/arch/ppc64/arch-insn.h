@@ -35,13 +35,16 @@
 
 extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 
-/* Return stubs: 255 of 48 bytes, each entered after its trap word, and
+/* Return stubs: 256 of 48 bytes, each entered after its trap word, and
  * the stubs' shared words at the end of 16 KiB (src/core/retstub.c,
  * retstub.c). */
-#define ARCH_RET_STUBS		255
+#define ARCH_RET_STUBS		256
 #define ARCH_RET_STRIDE		48
 #define ARCH_RET_ENTRY		4
 #define ARCH_RET_CODE		16384
+/* No call-in (x86_64's arch-insn.h): ppc64 has no jump optimization. */
+#define ARCH_RET_CALLIN		0
+#define ARCH_RET_CALLIN_RET	0
 /* The top of the address range mmap() hands out without a hint above it
  * (the kernel's 128 TiB default window, with 4K or 64K pages; the slot
  * search's last gap ends here). */

@@ -209,9 +209,15 @@ const uint8_t *arch_opt_bytes(const struct probe_point *pp)
 }
 
 int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
-			uint8_t *buf)
+			uint8_t *buf, bool dispatch)
 {
 	return -EOPNOTSUPP;
+}
+
+uintptr_t arch_opt_dispatch(const struct kp_slot *d, struct pt_regs *regs,
+			    uintptr_t to, uintptr_t callin)
+{
+	return to;			/* no detours, so never called */
 }
 
 void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,

@@ -101,11 +101,12 @@ void arch_ret_cie(uint8_t *p, bool for_libgcc)
  * real return address is that load, else what it is now.
  */
 void arch_ret_fde(uint8_t *p, const uint8_t *cie, uintptr_t start,
-		  size_t len, const uintptr_t *ret_slot)
+		  size_t len, const uintptr_t *ret_slot, bool for_libgcc)
 {
 	uint8_t *q = kp_eh_fde(p, ARCH_RET_FDE_SIZE, cie, start, len, DW_LR,
 			       ret_slot);
 
+	(void)for_libgcc;			/* the CIEs differ, not these */
 	*q++ = 0x16;				/* DW_CFA_val_expression */
 	*q++ = 2;				/* r2 */
 	*q++ = 29;				/* expression length */
@@ -178,23 +179,4 @@ void arch_ret_stub(uint8_t *code, uint8_t *s, unsigned int index)
 	kp_put32(s + 32, d_form(58, 0, 12, 0));		/* ld r0, 0(r12) */
 	kp_put32(s + 36, 0x7c0803a6u);			/* mtlr r0 */
 	kp_put32(s + 40, 0x4e800020u);			/* blr */
-}
-
-/* ---- trap path ---- */
-
-/* At a function's entry the return address is in LR. What identifies
- * the frame is the caller's stack pointer: a deeper call has a lower one. */
-uintptr_t arch_ret_addr_slot(const struct pt_regs *regs)
-{
-	return regs->gpr[1];
-}
-
-uintptr_t arch_ret_addr_get(const struct pt_regs *regs)
-{
-	return regs->link;
-}
-
-void arch_ret_addr_set(struct pt_regs *regs, uintptr_t addr)
-{
-	regs->link = addr;
 }

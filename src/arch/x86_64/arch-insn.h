@@ -21,12 +21,19 @@
 
 extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 
-/* Return stubs: one page of 255 16-byte stubs, each entered after its
- * int3 (src/core/retstub.c, retstub.c). */
-#define ARCH_RET_STUBS		255
-#define ARCH_RET_STRIDE		16
+/* Return stubs: 256 of 48 bytes, each entered after its int3, with a
+ * second way in and out for a call-in (src/core/retstub.c, retstub.c):
+ * ARCH_RET_CALLIN bytes after the entry it calls the function, which
+ * returns ARCH_RET_CALLIN_RET bytes after it. Then the trampoline's
+ * address. */
+#define ARCH_RET_STUBS		256
+#define ARCH_RET_STRIDE		48
 #define ARCH_RET_ENTRY		1
-#define ARCH_RET_CODE		4096
+#define ARCH_RET_CODE		(ARCH_RET_STUBS * ARCH_RET_STRIDE + 64)
+#define ARCH_RET_CALLIN		15
+#define ARCH_RET_CALLIN_RET	24
+/* In the index a stub hands the trampoline: it came by the call-in. */
+#define ARCH_RET_CALLIN_BIT	0x80000000u
 /* The top of the address range mmap() hands out without a hint above it
  * (47-bit user space; the slot search's last gap ends here). */
 #define ARCH_MMAP_TOP		0x7ffffffff000ul

@@ -20,6 +20,19 @@
  * call's push lands 136 bytes below the probed code's rsp, under its red
  * zone, which nothing here ever writes.
  *
+ * A dispatching detour, at a kretprobe's function entry, where the red
+ * zone is free (the function has not begun; its caller's call just wrote
+ * over the top of any red zone of its own):
+ *
+ *   +35  jmp    *-8(%rsp)               dispatch_off
+ *   +39  the replaced instructions, relocated, and the jump back
+ *
+ * Its ret $128 goes to +35, as the call that pushed it says (predicted),
+ * and on from there to what arch_opt_dispatch() left at -8(%rsp): the
+ * copy at +39, or a return stub's call-in (retstub.c), which calls the
+ * copy as the function's caller did: the function's own ret then returns
+ * into the stub as the return stack predictor expects.
+ *
  * Registration time only (kprobe_mutex held), except where marked.
  */
 #include <cpuid.h>
@@ -33,6 +46,7 @@
 #define DT_COMMON	16
 #define DT_ENTRY	24
 #define DT_COPY		35
+#define DT_DISPATCH	35		/* jmp *-8(%rsp), then the copy */
 
 extern const char kp_optprobe_common[], kp_optprobe_lean[];
 
@@ -168,14 +182,18 @@ static int put_jmp(uint8_t *p, uint64_t from, uint64_t to)
 }
 
 int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
-			uint8_t *buf)
+			uint8_t *buf, bool dispatch)
 {
 	static const uint8_t entry[] = {
 		0x48, 0x8d, 0x64, 0x24, 0x80,		/* lea -128(%rsp),%rsp */
 		0xff, 0x15, 0xed, 0xff, 0xff, 0xff,	/* call *-19(%rip) */
 	};
+	static const uint8_t jmp_on[] = {
+		0xff, 0x64, 0x24, 0xf8,			/* jmp *-8(%rsp) */
+	};
 	size_t at = DT_COPY, off = 0, len = pp->ainsn.opt_len;
 	struct kp_copies *c = &d->copies;
+	int ret = 0;
 
 	memset(buf, 0xcc, ARCH_SLOT_SIZE);
 	put64(buf + DT_SLOT, (uintptr_t)d);
@@ -183,24 +201,31 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 	put64(buf + DT_COMMON, pp->ainsn.opt_lean ?
 	      (uintptr_t)kp_optprobe_lean : (uintptr_t)kp_optprobe_common);
 	memcpy(buf + DT_ENTRY, entry, sizeof(entry));
+	d->dispatch_off = 0;
+	if (dispatch) {
+		memcpy(buf + DT_DISPATCH, jmp_on, sizeof(jmp_on));
+		at += sizeof(jmp_on);
+		d->dispatch_off = DT_DISPATCH;
+	}
 	c->n = 0;
 	while (off < len) {
 		struct arch_insn ai;
 		uint8_t trap_off, fixups;
 		uint64_t resume;
-		int ret;
 
 		ret = x86_decode(pp->ainsn.opt_bytes + off, len - off,
 				 pp->addr + off, &ai);
 		if (ret)
-			return ret;
+			break;
 		if (at + ai.len + 1 > ARCH_SLOT_SIZE ||
-		    c->n == ARCH_OPT_MAX_INSNS)
-			return -ERANGE;
+		    c->n == ARCH_OPT_MAX_INSNS) {
+			ret = -ERANGE;
+			break;
+		}
 		ret = x86_build_slot(&ai, pp->addr + off, d->addr + at,
 				     buf + at, &trap_off, &resume, &fixups);
 		if (ret)
-			return ret;
+			break;
 		c->copy_off[c->n] = (uint8_t)at;
 		c->orig_off[c->n] = (uint8_t)off;
 		c->len[c->n] = ai.len;
@@ -209,7 +234,11 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 		off += ai.len;
 	}
 	if (at + 5 > ARCH_SLOT_SIZE)
-		return -ERANGE;
+		ret = -ERANGE;
+	if (ret == -ERANGE && dispatch)		/* room without the jmp */
+		return arch_prepare_detour(pp, d, buf, false);
+	if (ret)
+		return ret;
 	d->orig = pp->addr;
 	d->resume = pp->addr + len;
 	d->trap_off = 0;
@@ -218,6 +247,32 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 	d->kind = KP_SLOT_DETOUR;
 	d->fixups = 0;
 	return put_jmp(buf + at, d->addr + at, pp->addr + len);
+}
+
+/*
+ * Where the hit goes on is left at -8(%rsp), in the free red zone, for
+ * the detour's jmp at dispatch_off; for a call-in, the copy's address at
+ * -16(%rsp) for the stub's call (-24 from its rsp, which is 8 higher by
+ * then). Both slots are within 128 bytes below the stack pointer of the
+ * instruction that reads them: no signal frame overwrites them.
+ * Async-signal-safe.
+ */
+ARCH_GPR_ONLY uintptr_t arch_opt_dispatch(const struct kp_slot *d,
+					  struct pt_regs *regs, uintptr_t to,
+					  uintptr_t callin)
+{
+	uintptr_t *sp = (uintptr_t *)regs->rsp;
+
+	/* optprobe.S's frame: pt_regs, the detour's return address, the
+	 * red zone, then the probed code's rsp. */
+	if ((uintptr_t)sp != (uintptr_t)regs + sizeof(*regs) + 8 + 128)
+		return to;
+	if (callin) {
+		sp[-2] = to;
+		to = callin;
+	}
+	sp[-1] = to;
+	return d->addr + d->dispatch_off;
 }
 
 void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,
