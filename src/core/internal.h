@@ -375,11 +375,18 @@ ARCH_GPR_ONLY static inline int *kp_errno_ptr(void)
 void kp_trap_atfork_child(void);
 /*
  * Called, when set, just before the process dies of a fault signal
- * (SIGSEGV, SIGBUS, SIGFPE, SIGILL) that the program does not handle, in
- * the dying thread's signal handler: an embedder's last chance to write
- * what it holds (the tracer's rings). It must return, and soon.
+ * (SIGSEGV, SIGBUS, SIGFPE, SIGILL) that the program does not handle, or
+ * of a terminating signal taken by kp_signals_take_default(), in the dying
+ * thread's signal handler: an embedder's last chance to write what it
+ * holds (the tracer's rings). It must be async-signal-safe and return,
+ * and soon.
  */
 extern void (*kp_last_words)(int sig);
+/* kp_last_words, then die of @sig as its default action would (trap.c).
+ * Async-signal-safe as far as kp_last_words is. */
+void kp_die_by(int sig);
+/* The mask our signal handlers run with (trap.c). */
+void kp_handler_mask(sigset_t *set);
 
 /* ---- text (text.c): mappings and patching ---- */
 struct kp_mapping {
@@ -439,6 +446,7 @@ void kp_prog_action(int sig, struct sigaction *out);
 void kp_prog_action_reset(int sig);
 void kp_signals_own(int sig, const struct sigaction *prog_act,
 		    void (*update)(int sig, int flags));
+void kp_signals_take_default(const int *sigs, size_t n);
 bool kp_prog_blocks_sigtrap(void);
 void kp_prog_sigtrap_pending(void);
 

@@ -21,6 +21,17 @@
  *    stays pending and is raised again when the program unblocks it, and a
  *    foreign int3 executed while it is "blocked" kills, as the kernel would.
  *
+ * On request (kp_signals_take_default(), the tracer's), libkprobe also
+ * takes terminating signals (SIGTERM, SIGINT, ...) that the program leaves
+ * to their default action, for a last word before the process dies of
+ * them. Only while that action is SIG_DFL, and invisibly: the program
+ * reads SIG_DFL back, and any other action it sets goes to the kernel as
+ * it is, the signal no longer ours; setting SIG_DFL again takes it back.
+ * The kernel holds the truth (its action is our handler or not), so a
+ * vfork() child, which shares our memory but not our actions, and libc's
+ * own calls, which bypass us, cannot make us lie. A signal whose action
+ * was not SIG_DFL when asked (nohup's SIG_IGN) is never touched.
+ *
  * The actions are read by signal handlers and written by any thread, even
  * from a signal handler (sigaction() is async-signal-safe): a sequence
  * count per signal lets readers retry a torn copy; writers take a per-
@@ -53,6 +64,9 @@ static int (*real_pthread_sigmask)(int, const sigset_t *, sigset_t *);
 
 struct prog_action {
 	atomic_bool owned;
+	/* Taken while the program's action is SIG_DFL (act is then that
+	 * SIG_DFL action, as the program set it). */
+	atomic_bool take_dfl;
 	atomic_flag lock;
 	atomic_uint seq;
 	struct sigaction act;
@@ -120,21 +134,40 @@ void kp_prog_action(int sig, struct sigaction *out)
 	} while (s1 != s2);
 }
 
-static void set_prog_action(int sig, const struct sigaction *act)
+/* A writer's hold on @p: no handler of this thread may come in while we
+ * have it. */
+static void lock_action(struct prog_action *p, sigset_t *saved)
 {
-	struct prog_action *p = &prog[sig];
-	sigset_t all, saved;
+	sigset_t all;
 
-	/* No handler of this thread may come in while we hold the lock. */
 	sigfillset(&all);
-	sys_sigprocmask(SIG_SETMASK, &all, &saved);
+	sys_sigprocmask(SIG_SETMASK, &all, saved);
 	while (atomic_flag_test_and_set(&p->lock))
 		;
+}
+
+static void unlock_action(struct prog_action *p, const sigset_t *saved)
+{
+	atomic_flag_clear(&p->lock);
+	sys_sigprocmask(SIG_SETMASK, saved, NULL);
+}
+
+/* Lock held. */
+static void store_action(struct prog_action *p, const struct sigaction *act)
+{
 	atomic_fetch_add(&p->seq, 1);
 	memcpy(&p->act, act, sizeof(*act));
 	atomic_fetch_add(&p->seq, 1);
-	atomic_flag_clear(&p->lock);
-	sys_sigprocmask(SIG_SETMASK, &saved, NULL);
+}
+
+static void set_prog_action(int sig, const struct sigaction *act)
+{
+	struct prog_action *p = &prog[sig];
+	sigset_t saved;
+
+	lock_action(p, &saved);
+	store_action(p, act);
+	unlock_action(p, &saved);
 }
 
 /* SA_RESETHAND: after one delivery the program's action is the default. */
@@ -158,6 +191,117 @@ void kp_signals_own(int sig, const struct sigaction *prog_act,
 	owner_update = update;
 	set_prog_action(sig, prog_act);
 	atomic_store_explicit(&prog[sig].owned, true, memory_order_release);
+}
+
+/* ---- terminating signals, taken while the program leaves them default */
+
+/*
+ * The handler of a taken signal: the program's action is SIG_DFL, so the
+ * process dies of it, after kp_last_words. It never returns; the other
+ * asynchronous signals are blocked meanwhile (kp_handler_mask()), so a
+ * second one on this thread waits for the death. Async-signal-safe as far
+ * as kp_last_words is, as on the fault path.
+ */
+static void dfl_handler(int sig, siginfo_t *info, void *ctx)
+{
+	(void)info;
+	(void)ctx;
+	kp_die_by(sig);
+}
+
+static bool is_ours(const struct sigaction *act)
+{
+	return (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == dfl_handler;
+}
+
+/* sa_handler and sa_sigaction share their storage: the kernel reads
+ * SIG_DFL whatever the flags. */
+static bool is_default(const struct sigaction *act)
+{
+	return act->sa_handler == SIG_DFL;
+}
+
+/* Our handler for @sig, in the kernel. Lock held. */
+static int take(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = dfl_handler;
+	/* On the alternate stack, if any: a signal that comes when the
+	 * stack is nearly full must not turn into a SIGSEGV. */
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	kp_handler_mask(&sa.sa_mask);
+	return kp_real_sigaction(sig, &sa, NULL);
+}
+
+/*
+ * sigaction() on a signal taken while default: the program's view. The
+ * kernel says whether it is ours now; the program reads back the SIG_DFL
+ * it believes in if so, the kernel's action if not. SIG_DFL is taken (back);
+ * anything else goes to the kernel as it is. Async-signal-safe.
+ */
+static int dfl_sigaction(int sig, const struct sigaction *act,
+			 struct sigaction *old)
+{
+	struct prog_action *p = &prog[sig];
+	struct sigaction cur, want;
+	sigset_t saved;
+	int ret;
+
+	if (act)
+		want = *act;	/* @old may be the same storage */
+	lock_action(p, &saved);
+	ret = kp_real_sigaction(sig, NULL, &cur);
+	if (!ret && old)
+		*old = is_ours(&cur) ? p->act : cur;
+	if (!ret && act) {
+		if (is_default(&want)) {
+			store_action(p, &want);
+			ret = take(sig);
+		} else {
+			ret = kp_real_sigaction(sig, &want, NULL);
+		}
+	}
+	unlock_action(p, &saved);
+	return ret;
+}
+
+/*
+ * Take each of @sigs, terminating signals, while the program's action for
+ * it is SIG_DFL: when one comes, kp_last_words runs, then the process dies
+ * of it as it would have (kp_die_by()). One whose action is anything else
+ * now is left alone for good. For an embedder that has last words to say
+ * (the tracer); nothing is taken unless asked.
+ */
+void kp_signals_take_default(const int *sigs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct prog_action *p;
+		struct sigaction cur;
+		sigset_t saved;
+
+		if (sigs[i] <= 0 || sigs[i] >= NSIG || owned(sigs[i]))
+			continue;
+		p = &prog[sigs[i]];
+		lock_action(p, &saved);
+		/* Marked first: a racing sigaction() then waits for us. */
+		atomic_store(&p->take_dfl, true);
+		if (kp_real_sigaction(sigs[i], NULL, &cur) ||
+		    !is_default(&cur)) {
+			atomic_store(&p->take_dfl, false);
+		} else {
+			store_action(p, &cur);
+			if (take(sigs[i]))
+				atomic_store(&p->take_dfl, false);
+		}
+		unlock_action(p, &saved);
+	}
+}
+
+static bool taken_while_default(int sig)
+{
+	return sig > 0 && sig < NSIG && atomic_load(&prog[sig].take_dfl);
 }
 
 /* ---- the virtual SIGTRAP block ---- */
@@ -246,6 +390,8 @@ KP_EXPORT int sigaction(int sig, const struct sigaction *act,
 			strip_sigtrap(&copy.sa_mask);
 			act = &copy;
 		}
+		if (taken_while_default(sig))
+			return dfl_sigaction(sig, act, old);
 		return kp_real_sigaction(sig, act, old);
 	}
 	if (old)

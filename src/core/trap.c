@@ -183,8 +183,14 @@ static void msg_emit(struct kp_msg *m)
 /* See internal.h. */
 void (*kp_last_words)(int sig);
 
-/* The program's default action for a fault: die by the same signal. */
-static void die_by(int sig)
+/*
+ * The default action of a fatal signal, after kp_last_words: die by the
+ * same signal, so that the exit status (and a core dump) is the one the
+ * program would have had. For a fault the program does not handle, and
+ * for a terminating signal taken while the program left it default
+ * (signals.c). Async-signal-safe as far as kp_last_words is.
+ */
+void kp_die_by(int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t set;
@@ -218,7 +224,7 @@ static void chain_report(int sig, siginfo_t *info, ucontext_t *uc,
 			kp_prog_sigtrap_pending();
 			return;
 		}
-		die_by(sig);	/* a blocked synchronous signal kills */
+		kp_die_by(sig);	/* a blocked synchronous signal kills */
 		return;
 	}
 	kp_prog_action(sig, &old);
@@ -229,7 +235,7 @@ static void chain_report(int sig, siginfo_t *info, ucontext_t *uc,
 		/* Nothing handles it: say what a probe had to do with it. */
 		if (report)
 			msg_emit(report);
-		die_by(sig);
+		kp_die_by(sig);
 		return;
 	}
 	mask = uc->uc_sigmask;
@@ -835,6 +841,19 @@ static void update_our_action(int sig, int prog_flags)
 	kp_real_sigaction(sig, &sa, NULL);
 }
 
+/*
+ * The mask our handlers run with: every signal but SIGTRAP and the faults,
+ * which must reach us even inside a handler (a blocked synchronous signal
+ * kills).
+ */
+void kp_handler_mask(sigset_t *set)
+{
+	sigfillset(set);
+	sigdelset(set, SIGTRAP);
+	for (size_t i = 0; i < sizeof(kp_fault_signals) / sizeof(int); i++)
+		sigdelset(set, kp_fault_signals[i]);
+}
+
 /* Install our handlers, remembering the program's. kprobe_mutex held. */
 int kp_trap_init(void)
 {
@@ -844,10 +863,7 @@ int kp_trap_init(void)
 	kp_errno_off = (char *)&errno - (char *)arch_thread_pointer();
 	memset(&our_action, 0, sizeof(our_action));
 	our_action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
-	sigfillset(&our_action.sa_mask);
-	sigdelset(&our_action.sa_mask, SIGTRAP);
-	for (i = 0; i < sizeof(kp_fault_signals) / sizeof(int); i++)
-		sigdelset(&our_action.sa_mask, kp_fault_signals[i]);
+	kp_handler_mask(&our_action.sa_mask);
 
 	for (i = 0; i < sizeof(kp_fault_signals) / sizeof(int); i++) {
 		int sig = kp_fault_signals[i];
