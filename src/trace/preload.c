@@ -864,13 +864,12 @@ static void write_summary(enum summary_kind kind);
 static void *flusher_main(void *arg)
 {
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	sigset_t all;
 
 	(void)arg;
+	/* Every signal is blocked here (start_flusher()): a SIGPIPE of our
+	 * own write()s stays pending on this thread, and the write fails
+	 * with EPIPE. */
 	in_flusher = true;
-	/* The program's signals are for its own threads. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&stopping)) {
 		unsigned int seen = atomic_load(&flusher_wake);
 
@@ -899,8 +898,16 @@ static void *flusher_main(void *arg)
 
 static void start_flusher(void)
 {
+	sigset_t all, saved;
+
+	/* Born with every signal blocked: the program's signals are for its
+	 * own threads, and a terminating signal must never run its last
+	 * words on the thread that is to write them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
 	if (!pthread_create(&flusher, NULL, flusher_main, NULL))
 		atomic_store(&flusher_running, true);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }
 
 /* ---- setup and teardown ---- */
@@ -1347,6 +1354,10 @@ static void write_summary(enum summary_kind kind)
 
 static void preload_fini(void)
 {
+	sigset_t pipe, saved, pending;
+	struct timespec now = { 0, 0 };
+	bool had_pipe;
+
 	if (out_fd < 0 || atomic_load(&final_asked))
 		return;
 	atomic_store(&stopping, true);
@@ -1355,7 +1366,16 @@ static void preload_fini(void)
 	/* No handler runs after this; then what they left. */
 	in_flusher = true;
 	unregister_all();
+	/* Written on the program's thread: into a pipe nobody reads any
+	 * more, the write must fail (EPIPE), not kill the program. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &saved);
+	had_pipe = !sigpending(&pending) && sigismember(&pending, SIGPIPE);
 	write_summary(SUMMARY_END);
+	if (!had_pipe)
+		sigtimedwait(&pipe, NULL, &now);	/* ours, if raised */
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }
 
 /*
@@ -1373,15 +1393,17 @@ typedef void exit_fn(int);
 static exit_fn *real_exit, *real_Exit;
 
 /* May this thread ask the flusher for a drain and wait for it? Not the
- * flusher itself, not a vfork() child, not once it has stopped. */
+ * flusher itself, not a vfork() child, not once it has stopped or is
+ * stopping (exit()). Async-signal-safe. */
 static bool may_ask_flusher(void)
 {
 	return out_fd >= 0 && getpid() == traced_pid &&
-	       atomic_load(&flusher_running) && !in_flusher;
+	       atomic_load(&flusher_running) && !atomic_load(&stopping) &&
+	       !in_flusher;
 }
 
 /* Wake the flusher and wait until @done() says it has served us, at most
- * 2 s. */
+ * 2 s. Async-signal-safe. */
 static void await_flusher(bool (*done)(unsigned int), unsigned int arg)
 {
 	struct timespec ms = { 0, 1000 * 1000 };
@@ -1396,50 +1418,56 @@ static bool final_written(unsigned int unused)
 	return atomic_load(&final_done);
 }
 
-/* (The same steps serve last_words().) */
+/*
+ * (The same steps serve last_words().) Every thread that leaves waits for
+ * the one drain: a second thread's _exit() or fatal signal, coming while
+ * the first waits, would otherwise end the process before it is written.
+ * Async-signal-safe.
+ */
 static void leaving(void)
 {
-	if (!may_ask_flusher() || atomic_exchange(&final_asked, true))
+	if (!may_ask_flusher())
 		return;
+	atomic_store(&final_asked, true);
 	await_flusher(final_written, 0);
 }
 
 /*
- * The program dies of a signal nobody handles: a fault (libkprobe's fault
- * handler calls this before it lets the signal kill, kp_last_words), or
- * abort(). The same last drain as _exit()'s, bounded the same way (a
- * crashed program's state may stop the flusher: then the program still
- * dies of its signal, 2 s later, without the summary), and the summary
- * says which signal.
+ * The program dies of a signal nobody handles, in that signal's handler
+ * (kp_last_words): a fault (libkprobe's fault handler), or a terminating
+ * signal the program leaves default (SIGTERM, SIGINT, SIGPIPE, SIGABRT
+ * from abort() or assert(), ...: taken at start, see take_signals()).
+ * The same last drain as _exit()'s, bounded the same way (a crashed
+ * program's state may stop the flusher: then the program still dies of
+ * its signal, 2 s later, without the summary), and the summary says which
+ * signal: the first, should two threads die at once. A vfork() child's
+ * death is not ours to tell. Async-signal-safe.
  */
 static void last_words(int sig)
 {
-	atomic_store(&dying_of, sig);
+	int none = 0;
+
+	if (getpid() != traced_pid)
+		return;
+	atomic_compare_exchange_strong(&dying_of, &none, sig);
 	leaving();
 }
 
-static exit_fn *real_abort_fn;
+/*
+ * The signals whose default action ends the process (core dump or not),
+ * taken while the program leaves them default, for last_words(). Not the
+ * real-time ones, nor SIGKILL, which nobody can take.
+ */
+static const int terminating[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGUSR1, SIGUSR2, SIGPIPE,
+	SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF,
+	SIGPOLL, SIGPWR, SIGSYS,
+};
 
-__attribute__((visibility("default"), noreturn)) void abort(void)
+static void take_signals(void)
 {
-	struct sigaction old;
-
-	/* Only if SIGABRT will kill: a program's handler may longjmp out. */
-	if (!sigaction(SIGABRT, NULL, &old) && !(old.sa_flags & SA_SIGINFO) &&
-	    old.sa_handler == SIG_DFL)
-		last_words(SIGABRT);
-	if (real_abort_fn)
-		((void (*)(void))real_abort_fn)();
-	for (;;) {
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-		sigset_t set;
-
-		sigaction(SIGABRT, &dfl, NULL);
-		sigemptyset(&set);
-		sigaddset(&set, SIGABRT);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		raise(SIGABRT);
-	}
+	kp_signals_take_default(terminating,
+				sizeof(terminating) / sizeof(*terminating));
 }
 
 __attribute__((visibility("default"), noreturn)) void _exit(int status)
@@ -1688,7 +1716,6 @@ __attribute__((constructor)) static void preload_init(void)
 	resolve_exec();
 	real_exit = (exit_fn *)dlsym(RTLD_NEXT, "_exit");
 	real_Exit = (exit_fn *)dlsym(RTLD_NEXT, "_Exit");
-	real_abort_fn = (exit_fn *)dlsym(RTLD_NEXT, "abort");
 	kp_last_words = last_words;
 	traced_pid = getpid();
 
@@ -1810,6 +1837,7 @@ __attribute__((constructor)) static void preload_init(void)
 		goto fail;
 	}
 	start_flusher();
+	take_signals();
 	atexit(preload_fini);
 	pthread_atfork(NULL, NULL, atfork_child);
 	return;
