@@ -13,9 +13,18 @@
  * work() 5 times, then execl(PATH); if that fails, work() 3 times more
  * and the sum. "trace_target segv" and "trace_target abort": work() 5
  * times, then die of SIGSEGV (a store through NULL) or abort(), with no
- * core dump.
+ * core dump; "term", "quit", "pipe" and "assert" likewise die of SIGTERM,
+ * SIGQUIT (raise()), SIGPIPE (a write into a pipe nobody reads) and a
+ * failed assert() (glibc's own abort()). "ign": signal(SIGTERM, SIG_IGN),
+ * then raise(SIGTERM), survived. "query": does the program see SIG_DFL
+ * for SIGINT, and what it sets? Status 1 if not. "wait FD": work() 5
+ * times, a byte to FD, then wait for a signal for ever.
  */
+#undef NDEBUG
+#include <assert.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,9 +107,85 @@ static int vforked(void)
 	return pid < 0 || waitpid(pid, NULL, 0) != pid;
 }
 
+/* The program's view of SIGINT: SIG_DFL, and then what it sets. */
+static int query(void)
+{
+	struct sigaction old;
+
+	if (sigaction(SIGINT, NULL, &old) || old.sa_handler != SIG_DFL ||
+	    (old.sa_flags & SA_SIGINFO)) {
+		puts("SIGINT is not SIG_DFL");
+		return 1;
+	}
+	if (signal(SIGINT, SIG_IGN) != SIG_DFL ||
+	    signal(SIGINT, SIG_DFL) != SIG_IGN ||
+	    sigaction(SIGINT, NULL, &old) || old.sa_handler != SIG_DFL) {
+		puts("SIGINT does not read back");
+		return 1;
+	}
+	puts("SIG_DFL");
+	return 0;
+}
+
+static const char *const deaths[] = {
+	"segv", "abort", "assert", "term", "quit", "pipe",
+};
+
+static bool is_death(const char *mode)
+{
+	for (size_t i = 0; i < sizeof(deaths) / sizeof(*deaths); i++)
+		if (!strcmp(mode, deaths[i]))
+			return true;
+	return false;
+}
+
+/* Die of @mode's signal; return only if it did not kill. */
+static void die(const char *mode, long s)
+{
+	int fds[2];
+
+	if (!strcmp(mode, "abort"))
+		abort();
+	if (!strcmp(mode, "assert"))
+		assert(s == 0);
+	if (!strcmp(mode, "term"))
+		raise(SIGTERM);
+	if (!strcmp(mode, "quit"))
+		raise(SIGQUIT);
+	if (!strcmp(mode, "pipe") && !pipe(fds)) {
+		close(fds[0]);
+		if (write(fds[1], "x", 1) < 0)
+			perror("write");
+	}
+	if (!strcmp(mode, "segv"))
+		*(volatile int *)(uintptr_t)s = 1;	/* s is small: no page */
+}
+
 int main(int argc, char **argv)
 {
 	long s = 0;
+
+	if (argc == 2 && !strcmp(argv[1], "query"))
+		return query();
+	if (argc == 3 && !strcmp(argv[1], "wait")) {
+		for (int i = 0; i < 5; i++)
+			s += work(i, "x");
+		printf("sum=%ld\n", s);	/* (else the calls are dead) */
+		fflush(stdout);
+		if (write(atoi(argv[2]), "r", 1) != 1)
+			return 1;
+		for (;;)
+			pause();
+	}
+	if (argc == 2 && !strcmp(argv[1], "ign")) {
+		if (signal(SIGTERM, SIG_IGN) != SIG_DFL)
+			return 1;
+		for (int i = 0; i < 5; i++)
+			s += work(i, "x");
+		raise(SIGTERM);
+		printf("sum=%ld\n", s);
+		return 0;
+	}
 
 	if (argc == 5 && !strcmp(argv[1], "threads"))
 		return threads(atoi(argv[2]), atol(argv[3]), atoi(argv[4]));
@@ -115,8 +200,7 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && !strcmp(argv[1], "vfork") && vforked())
 		return 1;
-	if (argc == 2 && (!strcmp(argv[1], "segv") ||
-			  !strcmp(argv[1], "abort"))) {
+	if (argc == 2 && is_death(argv[1])) {
 		struct rlimit none = { 0, 0 };
 
 		setrlimit(RLIMIT_CORE, &none);
@@ -124,10 +208,9 @@ int main(int argc, char **argv)
 			s += work(i, "x");
 		printf("sum=%ld\n", s);
 		fflush(stdout);
-		if (!strcmp(argv[1], "abort"))
-			abort();
-		*(volatile int *)(uintptr_t)s = 1;	/* s is small: no page */
-		return 1;
+		die(argv[1], s);
+		puts("survived");
+		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "exec")) {
 		for (int i = 0; i < 5; i++)
