@@ -613,6 +613,7 @@ static void test_cli_term_signal(void **state)
 
 	(void)state;
 	expect_killed(spawn_target("term", NULL), SIGTERM);
+	expect_killed(spawn_target("again", NULL), SIGTERM);	/* taken back */
 	expect_killed(spawn_target("quit", NULL), SIGQUIT);
 	expect_killed(spawn_target("pipe", NULL), SIGPIPE);
 	expect_killed(spawn_target("assert", NULL), SIGABRT);

@@ -15,7 +15,8 @@
  * times, then die of SIGSEGV (a store through NULL) or abort(), with no
  * core dump; "term", "quit", "pipe" and "assert" likewise die of SIGTERM,
  * SIGQUIT (raise()), SIGPIPE (a write into a pipe nobody reads) and a
- * failed assert() (glibc's own abort()). "ign": signal(SIGTERM, SIG_IGN),
+ * failed assert() (glibc's own abort()); "again" of SIGTERM after setting
+ * SIG_IGN, then SIG_DFL. "ign": signal(SIGTERM, SIG_IGN),
  * then raise(SIGTERM), survived. "query": does the program see SIG_DFL
  * for SIGINT, and what it sets? Status 1 if not. "wait FD": work() 5
  * times, a byte to FD, then wait for a signal for ever.
@@ -128,7 +129,7 @@ static int query(void)
 }
 
 static const char *const deaths[] = {
-	"segv", "abort", "assert", "term", "quit", "pipe",
+	"segv", "abort", "assert", "term", "again", "quit", "pipe",
 };
 
 static bool is_death(const char *mode)
@@ -150,6 +151,11 @@ static void die(const char *mode, long s)
 		assert(s == 0);
 	if (!strcmp(mode, "term"))
 		raise(SIGTERM);
+	if (!strcmp(mode, "again")) {
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);
+		raise(SIGTERM);
+	}
 	if (!strcmp(mode, "quit"))
 		raise(SIGQUIT);
 	if (!strcmp(mode, "pipe") && !pipe(fds)) {
