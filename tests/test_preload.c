@@ -634,6 +634,21 @@ static void test_cli_term_signal(void **state)
 	}
 }
 
+/* The program exited 0, printed @want (in @out), and its trace in
+ * view.txt is whole: 5 events, and a summary that names no signal. */
+static void expect_survived(int status, const char *out, const char *want)
+{
+	char *text = slurp(in_dir(out), NULL), *trace;
+
+	assert_int_equal(status, 0);
+	assert_string_equal(text, want);
+	trace = slurp(in_dir("view.txt"), NULL);
+	assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
+	assert_non_null(strstr(trace, ": 5 events, 0 dropped\n"));
+	free(text);
+	free(trace);
+}
+
 /*
  * Terminating signals stay the program's: it reads SIG_DFL back, its
  * SIG_IGN holds (it survives its own SIGTERM), and one ignored from the
@@ -646,18 +661,12 @@ static void test_cli_signal_view(void **state)
 			 "--", (char *)target, "ign", NULL };
 	char *query[] = { "-o", trace_file, "-e", "p:w work", "--",
 			  (char *)target, "query", NULL };
-	char cmd[1024], *out, *trace;
+	char cmd[1024], *out;
 	char *sh[] = { "sh", "-c", cmd, NULL };
 
 	(void)state;
-	assert_int_equal(run_cli(args, "vi.out", "vi.err"), 0);
-	out = slurp(in_dir("vi.out"), NULL);
-	trace = slurp(in_dir("view.txt"), NULL);
-	assert_string_equal(out, "sum=25\n");
-	assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
-	assert_non_null(strstr(trace, ": 5 events, 0 dropped\n"));
-	free(out);
-	free(trace);
+	expect_survived(run_cli(args, "vi.out", "vi.err"), "vi.out",
+			"sum=25\n");
 
 	assert_int_equal(run_cli(query, "vq.out", "vq.err"), 0);
 	out = slurp(in_dir("vq.out"), NULL);
@@ -666,14 +675,8 @@ static void test_cli_signal_view(void **state)
 
 	snprintf(cmd, sizeof(cmd), "trap '' TERM; exec %s -o %s -e "
 		 "'p:w work a=$arg1:s32' -- %s term", cli, trace_file, target);
-	assert_int_equal(run(sh, NULL, NULL, NULL, "vt.out", "vt.err"), 0);
-	out = slurp(in_dir("vt.out"), NULL);
-	trace = slurp(in_dir("view.txt"), NULL);
-	assert_string_equal(out, "sum=25\nsurvived\n");
-	assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
-	assert_non_null(strstr(trace, ": 5 events, 0 dropped\n"));
-	free(out);
-	free(trace);
+	expect_survived(run(sh, NULL, NULL, NULL, "vt.out", "vt.err"),
+			"vt.out", "sum=25\nsurvived\n");
 	free(trace_file);
 }
 
