@@ -204,19 +204,15 @@ struct kp_reader {
 	atomic_int used;	/* 0 free, 1 its thread's, 2 being claimed */
 } __attribute__((aligned(64)));
 
-extern __thread struct kp_reader *kp_my_reader
-	__attribute__((tls_model("initial-exec")));
 extern bool kp_fast_sections;	/* membarrier() works: records may be used */
 struct kp_reader *kp_reader_claim(void);	/* async-signal-safe */
 
-/* Publish @depth (0: outside) and @gen (outermost sections ended) in the
- * calling thread's record. Async-signal-safe. */
+/* Publish @state (gen << 32 | depth) in the calling thread's record.
+ * Async-signal-safe. */
 ARCH_GPR_ONLY static inline void kp_reader_publish(struct kp_reader *r,
-						   uint32_t gen,
-						   uint32_t depth)
+						   uint64_t state)
 {
-	__atomic_store_n(&r->state, (uint64_t)gen << 32 | depth,
-			 __ATOMIC_RELAXED);
+	__atomic_store_n(&r->state, state, __ATOMIC_RELAXED);
 }
 
 /*
@@ -225,10 +221,14 @@ ARCH_GPR_ONLY static inline void kp_reader_publish(struct kp_reader *r,
  */
 struct kp_thread {
 	const ucontext_t *uc;	/* the trap being handled, or NULL */
-	int nsect;		/* nested read-side sections */
-	int sect_idx;		/* the outermost one's shard token, or -1:
-				 * the thread's record (kp_my_reader) */
-	uint32_t gen;		/* outermost sections ended */
+	/* Its read-side record (sync.c), once claimed; until then, and
+	 * for good if none was free, its sections take the shards. */
+	struct kp_reader *reader;
+	/* gen << 32 | depth: the nesting depth of its read-side sections,
+	 * and how many outermost ones ended; what its record shows. */
+	uint64_t sect;
+	int sect_idx;		/* the outermost one's shard token, when it
+				 * took a shard (no record) */
 	int handler_depth;	/* > 0 while a handler of ours runs */
 	struct kprobe *current;	/* whose handler runs */
 	/* No record was free when this thread asked: it uses the shards
@@ -242,11 +242,28 @@ struct kp_thread {
 extern __thread struct kp_thread kp_thr
 	__attribute__((tls_model("initial-exec")));
 
+#define KP_SECT_DEPTH(s)	((uint32_t)(s))
+#define KP_SECT_GEN_1		(1ull << 32)
+
+/* The depth one less: an outermost section that ends counts in gen. */
+ARCH_GPR_ONLY static inline uint64_t kp_sect_leave(uint64_t s)
+{
+	s--;
+	return KP_SECT_DEPTH(s) ? s : s + KP_SECT_GEN_1;
+}
+
+/* The sections of a thread with no record (sync.c). Async-signal-safe. */
+ARCH_GPR_ONLY void kp_section_enter_slow(void);
+ARCH_GPR_ONLY void kp_section_exit_slow(void);
+
 /*
  * Open and close a read-side section. Only a thread's outermost section
  * chooses the way: its record, claimed on its first section, or else a
  * shard's count. A nested one (a trap inside a handler) lies within it,
- * and whatever a writer unlinks meanwhile waits for the outer one.
+ * and whatever a writer unlinks meanwhile waits for the outer one. Once a
+ * thread has its record every section of it uses the record (a claim is
+ * made at depth 0 only): the inline way below, a few instructions; the
+ * rest is kp_section_enter_slow().
  *
  * A record shows the depth, published after every change to it, so that a
  * signal arriving between two steps here finds the record telling the
@@ -256,20 +273,16 @@ extern __thread struct kp_thread kp_thr
 ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
 kp_section_enter(void)
 {
-	struct kp_reader *r = kp_my_reader;
+	struct kp_reader *r = kp_thr.reader;
 
-	if (kp_thr.nsect == 0) {
-		if (!r && kp_fast_sections && !kp_thr.no_record) {
-			r = kp_reader_claim();
-			kp_thr.no_record = !r;
-		}
-		/* Counted first, then nested: a signal in between finds no
-		 * section and opens (and closes) its own. */
-		kp_thr.sect_idx = r ? -1 : kp_read_lock();
+	if (__builtin_expect(r != NULL, 1)) {
+		uint64_t s = kp_thr.sect + 1;
+
+		kp_thr.sect = s;
+		kp_reader_publish(r, s);
+	} else {
+		kp_section_enter_slow();
 	}
-	kp_thr.nsect++;
-	if (r)
-		kp_reader_publish(r, kp_thr.gen, (uint32_t)kp_thr.nsect);
 	/* What the section reads is read after the depth is published. */
 	atomic_signal_fence(memory_order_seq_cst);
 }
@@ -277,19 +290,21 @@ kp_section_enter(void)
 ARCH_GPR_ONLY static inline __attribute__((always_inline)) void
 kp_section_exit(void)
 {
-	struct kp_reader *r = kp_my_reader;
+	struct kp_reader *r = kp_thr.reader;
+	uint64_t s;
 
 	atomic_signal_fence(memory_order_seq_cst);
-	/* 0: abandoned (trap.c's abandon_thread_state()). */
-	if (kp_thr.nsect <= 0)
+	if (__builtin_expect(r == NULL, 0)) {
+		kp_section_exit_slow();
 		return;
-	if (--kp_thr.nsect == 0) {
-		kp_thr.gen++;
-		if (kp_thr.sect_idx >= 0)
-			kp_read_unlock(kp_thr.sect_idx);
 	}
-	if (r)
-		kp_reader_publish(r, kp_thr.gen, (uint32_t)kp_thr.nsect);
+	s = kp_thr.sect;
+	/* 0: abandoned (trap.c's abandon_thread_state()). */
+	if (KP_SECT_DEPTH(s) == 0)
+		return;
+	s = kp_sect_leave(s);
+	kp_thr.sect = s;
+	kp_reader_publish(r, s);
 }
 
 /*

@@ -80,8 +80,6 @@ atomic_uint kp_index;
 static struct kp_reader readers[KP_READERS];
 /* One past the highest record ever claimed: writers scan up to it. */
 static atomic_uint readers_hw;
-__thread struct kp_reader *kp_my_reader
-	__attribute__((tls_model("initial-exec")));
 bool kp_fast_sections;
 
 static int membarrier(int cmd)
@@ -142,8 +140,60 @@ ARCH_GPR_ONLY struct kp_reader *kp_reader_claim(void)
 	     want = (unsigned int)(r - readers) + 1; hw < want;)
 		if (atomic_compare_exchange_weak(&readers_hw, &hw, want))
 			break;
-	kp_my_reader = r;
+	kp_thr.reader = r;	/* last: the inline way starts here */
 	return r;
+}
+
+/*
+ * A section of a thread that has no record (internal.h): at depth 0, a
+ * record claimed now makes it, and every later one, a record's; else a
+ * shard's count, taken before the depth says "inside": a signal in between
+ * finds no section and opens (and closes) its own. Such a signal's section
+ * also leaves its own shard token in kp_thr.sect_idx, so ours is written
+ * again once the depth is up, after which a signal's section is nested
+ * and leaves the token alone. Async-signal-safe.
+ */
+ARCH_GPR_ONLY void kp_section_enter_slow(void)
+{
+	struct kp_reader *r;
+	int token;
+
+	if (KP_SECT_DEPTH(kp_thr.sect) == 0 && kp_fast_sections &&
+	    !kp_thr.no_record) {
+		r = kp_reader_claim();
+		kp_thr.no_record = !r;
+		if (r) {
+			kp_thr.sect++;
+			kp_reader_publish(r, kp_thr.sect);
+			return;
+		}
+	}
+	if (KP_SECT_DEPTH(kp_thr.sect) != 0) {
+		kp_thr.sect++;		/* nested in a shard's section */
+		return;
+	}
+	token = kp_read_lock();
+	kp_thr.sect_idx = token;
+	atomic_signal_fence(memory_order_seq_cst);
+	kp_thr.sect++;
+	atomic_signal_fence(memory_order_seq_cst);
+	kp_thr.sect_idx = token;
+}
+
+/* Its end. The token is read before the depth goes down: a signal's
+ * section after that takes a token of its own. Async-signal-safe. */
+ARCH_GPR_ONLY void kp_section_exit_slow(void)
+{
+	uint64_t s = kp_thr.sect;
+	int token = kp_thr.sect_idx;
+
+	/* 0: abandoned (trap.c's abandon_thread_state()). */
+	if (KP_SECT_DEPTH(s) == 0)
+		return;
+	s = kp_sect_leave(s);
+	kp_thr.sect = s;
+	if (KP_SECT_DEPTH(s) == 0)
+		kp_read_unlock(token);
 }
 
 /* Readers are one handler long: yield first, then nap. */
@@ -250,15 +300,15 @@ void kp_sync_atfork_child(void)
 		atomic_store(&kp_readers[s].n[1], 0);
 	}
 	for (unsigned int i = 0; i < atomic_load(&readers_hw); i++) {
-		if (&readers[i] == kp_my_reader ||
+		if (&readers[i] == kp_thr.reader ||
 		    atomic_load(&readers[i].used) == 0)
 			continue;
 		__atomic_store_n(&readers[i].state, 0, __ATOMIC_RELAXED);
 		atomic_store(&readers[i].used, 0);
 	}
 	/* Its own record stays, with its depth: it is this thread's. */
-	if (kp_my_reader) {
-		kp_my_reader->tid = kp_gettid();
-		kp_my_reader->tid_addr = kp_tid_addr();
+	if (kp_thr.reader) {
+		kp_thr.reader->tid = kp_gettid();
+		kp_thr.reader->tid_addr = kp_tid_addr();
 	}
 }

@@ -71,7 +71,7 @@ __thread struct kp_thread kp_thr __attribute__((tls_model("initial-exec")));
  * child's counts start from zero (kp_sync_atfork_child()). */
 void kp_trap_atfork_child(void)
 {
-	if (kp_thr.nsect > 0 && kp_thr.sect_idx >= 0)
+	if (KP_SECT_DEPTH(kp_thr.sect) > 0 && !kp_thr.reader)
 		kp_thr.sect_idx = kp_read_lock();
 	kp_thr.no_record = false;	/* the child's records are free */
 }
@@ -101,13 +101,14 @@ void kp_self_exit(void)
  */
 static void abandon_thread_state(void)
 {
-	if (kp_thr.nsect > 0) {
-		kp_thr.nsect = 0;
-		kp_thr.gen++;
-		if (kp_thr.sect_idx >= 0)
-			kp_read_unlock(kp_thr.sect_idx);
-		if (kp_my_reader)
-			kp_reader_publish(kp_my_reader, kp_thr.gen, 0);
+	if (KP_SECT_DEPTH(kp_thr.sect) > 0) {
+		int token = kp_thr.sect_idx;
+
+		kp_thr.sect = (kp_thr.sect >> 32 << 32) + KP_SECT_GEN_1;
+		if (kp_thr.reader)
+			kp_reader_publish(kp_thr.reader, kp_thr.sect);
+		else
+			kp_read_unlock(token);
 	}
 	kp_thr.handler_depth = 0;
 	kp_thr.current = NULL;
