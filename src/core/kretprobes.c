@@ -237,6 +237,14 @@ ARCH_GPR_ONLY bool kp_thread_gone(pid_t tid, uintptr_t tid_addr)
 	return id != tid;
 }
 
+/* kp_tid_addr() without a call once the thread has asked. */
+ARCH_GPR_ONLY static inline uintptr_t tid_addr_cached(void)
+{
+	uintptr_t a = cached_tid_addr;
+
+	return a > 1 ? a : kp_tid_addr();
+}
+
 void kp_kretprobe_atfork_child(void)
 {
 	cached_tid = 0;
@@ -351,7 +359,7 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 	inst->ri.ret_addr = (kprobe_opcode_t *)ra;
 	inst->ri.fp = (void *)slot;
 	inst->tid = kp_gettid();
-	inst->tid_addr = kp_tid_addr();
+	inst->tid_addr = tid_addr_cached();
 	inst->slot = slot;
 	inst->stack_id = stack_id;
 	if (rp->entry_handler && rp->entry_handler(&inst->ri, regs)) {
