@@ -237,6 +237,13 @@ struct kp_thread {
 	/* The return stub this thread's latest kretprobe entry put in place
 	 * of a return address (kp_ret_callin()). */
 	uintptr_t ret_stub;
+	/* kretprobes.c's: the thread's pending return instances (a LIFO
+	 * list), the regs its return handler runs with, its id and its
+	 * clear_child_tid address once asked. */
+	struct kp_ret_inst *ret_top;
+	const struct pt_regs *ret_regs;
+	pid_t tid;
+	uintptr_t tid_addr;
 };
 
 extern __thread struct kp_thread kp_thr

@@ -84,15 +84,13 @@ struct kp_kretprobe {
 	bool ret_light;
 };
 
-static __thread struct kp_ret_inst *ret_top
-	__attribute__((tls_model("initial-exec")));
-/* The regs a return handler of this thread was given (backtrace.c). */
-static __thread const struct pt_regs *ret_regs
-	__attribute__((tls_model("initial-exec")));
+/* The thread's pending instances (kp_thr.ret_top) and the regs its return
+ * handler was given (kp_thr.ret_regs, for backtrace.c) live in kp_thr
+ * (internal.h): one TLS base for all the hit path's per-thread state. */
 
 bool kp_is_return_regs(const struct pt_regs *regs)
 {
-	return regs && regs == ret_regs;
+	return regs && regs == kp_thr.ret_regs;
 }
 
 /* ---- stubs ---- */
@@ -180,13 +178,11 @@ static struct kp_ret_inst *get_instance(struct kretprobe *rp,
  * every entry would cost more than the rest of an optimized hit). A fork()ed
  * child starts with its parent's copy: kp_kretprobe_atfork_child() forgets
  * it. Async-signal-safe. */
-static __thread pid_t cached_tid __attribute__((tls_model("initial-exec")));
-
 ARCH_GPR_ONLY pid_t kp_gettid(void)
 {
-	if (!cached_tid)
-		cached_tid = (pid_t)arch_syscall(SYS_gettid, 0, 0, 0);
-	return cached_tid;
+	if (!kp_thr.tid)
+		kp_thr.tid = (pid_t)arch_syscall(SYS_gettid, 0, 0, 0);
+	return kp_thr.tid;
 }
 
 /*
@@ -195,19 +191,16 @@ ARCH_GPR_ONLY pid_t kp_gettid(void)
  * per thread; 0 if the kernel cannot say (no CONFIG_CHECKPOINT_RESTORE).
  * Async-signal-safe.
  */
-static __thread uintptr_t cached_tid_addr
-	__attribute__((tls_model("initial-exec")));
-
 #define PR_GET_TID_ADDRESS_	40
 
 ARCH_GPR_ONLY uintptr_t kp_tid_addr(void)
 {
 	uintptr_t a = 0;
 
-	if (!cached_tid_addr)
-		cached_tid_addr = arch_syscall(SYS_prctl, PR_GET_TID_ADDRESS_,
+	if (!kp_thr.tid_addr)
+		kp_thr.tid_addr = arch_syscall(SYS_prctl, PR_GET_TID_ADDRESS_,
 					       (long)&a, 0) == 0 && a ? a : 1;
-	return cached_tid_addr == 1 ? 0 : cached_tid_addr;
+	return kp_thr.tid_addr == 1 ? 0 : kp_thr.tid_addr;
 }
 
 /*
@@ -240,15 +233,15 @@ ARCH_GPR_ONLY bool kp_thread_gone(pid_t tid, uintptr_t tid_addr)
 /* kp_tid_addr() without a call once the thread has asked. */
 ARCH_GPR_ONLY static inline uintptr_t tid_addr_cached(void)
 {
-	uintptr_t a = cached_tid_addr;
+	uintptr_t a = kp_thr.tid_addr;
 
 	return a > 1 ? a : kp_tid_addr();
 }
 
 void kp_kretprobe_atfork_child(void)
 {
-	cached_tid = 0;
-	cached_tid_addr = 0;
+	kp_thr.tid = 0;
+	kp_thr.tid_addr = 0;
 }
 
 /*
@@ -276,7 +269,7 @@ ARCH_GPR_ONLY static void release(struct kp_ret_inst *inst)
 ARCH_GPR_ONLY static void reclaim_stale(uintptr_t slot, uintptr_t stack_id,
 				       bool strict)
 {
-	struct kp_ret_inst **link = &ret_top, *inst;
+	struct kp_ret_inst **link = &kp_thr.ret_top, *inst;
 
 	while ((inst = *link)) {
 		if (inst->stack_id == stack_id &&
@@ -344,7 +337,7 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 	 * return address, and its instance, at this very slot, is alive. We
 	 * return into it after our own handler (the chain uprobes knows too).
 	 */
-	if (ret_top)
+	if (kp_thr.ret_top)
 		reclaim_stale(slot, stack_id, find_ret_addr(ra) != ra);
 	inst = take_instance(krp);
 	if (!inst) {
@@ -367,8 +360,8 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 		return 0;
 	}
 	*inst->ret_cell = (uintptr_t)inst->ri.ret_addr;
-	inst->next = ret_top;
-	ret_top = inst;
+	inst->next = kp_thr.ret_top;
+	kp_thr.ret_top = inst;
 	/* Last: from here on the function returns into the stub. */
 	arch_ret_addr_set(regs, inst->stub);
 	kp_thr.ret_stub = inst->stub;		/* for kp_ret_callin() */
@@ -428,21 +421,22 @@ kp_kretprobe_trampoline_handler(struct pt_regs *regs, unsigned int index,
 
 	/* Unlink it; instances above it were skipped (their frames are
 	 * deeper on its stack) unless they live on another stack. */
-	for (link = &ret_top; *link && *link != inst; link = &(*link)->next)
+	for (link = &kp_thr.ret_top; *link && *link != inst;
+	     link = &(*link)->next)
 		;
 	if (*link)
 		*link = inst->next;
-	if (ret_top)
+	if (kp_thr.ret_top)
 		reclaim_stale(inst->slot, inst->stack_id, true);
 
 	if (rp && rp->handler) {
-		const struct pt_regs *outer = ret_regs;
+		const struct pt_regs *outer = kp_thr.ret_regs;
 
-		ret_regs = regs;
+		kp_thr.ret_regs = regs;
 		kp_handler_enter(&rp->kp);
 		rp->handler(&inst->ri, regs);
 		kp_handler_exit();
-		ret_regs = outer;
+		kp_thr.ret_regs = outer;
 	}
 	release(inst);
 	kp_section_exit();
