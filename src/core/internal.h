@@ -395,6 +395,7 @@ ARCH_GPR_ONLY static inline int *kp_errno_ptr(void)
 	return (int *)((char *)arch_thread_pointer() + kp_errno_off);
 }
 void kp_trap_atfork_child(void);
+bool kp_trap_handler_installed(const struct sigaction *act);
 /*
  * Called, when set, just before the process dies of a fault signal
  * (SIGSEGV, SIGBUS, SIGFPE, SIGILL) that the program does not handle, or

@@ -32,6 +32,14 @@
  * own calls, which bypass us, cannot make us lie. A signal whose action
  * was not SIG_DFL when asked (nohup's SIG_IGN) is never touched.
  *
+ * A vfork() child (or clone(CLONE_VM | CLONE_VFORK)'s) shares prog[] and
+ * the TLS of its parent's thread, which must find both as it left them,
+ * but has its own actions and mask in the kernel, and runs no atfork
+ * handler. There, sigaction() on a signal we keep acts on the kernel
+ * only, as if we were not there, and reads the kernel's action: the
+ * program's while one of ours is still installed (child_sigaction()); the
+ * SIGTRAP bits are read, never written (filtered_mask()).
+ *
  * The actions are read by signal handlers and written by any thread, even
  * from a signal handler (sigaction() is async-signal-safe): a sequence
  * count per signal lets readers retry a torn copy; writers take a per-
@@ -92,6 +100,37 @@ __attribute__((constructor)) static void kp_signals_resolve(void)
 		real_sigaction = dlsym(RTLD_DEFAULT, "__sigaction");
 	real_sigprocmask = dlsym(RTLD_NEXT, "sigprocmask");
 	real_pthread_sigmask = dlsym(RTLD_NEXT, "pthread_sigmask");
+}
+
+/*
+ * The process prog[] and trap_blocked belong to: ours from load on, a
+ * fork()ed child's own from its atfork handler on. Registered here, not at
+ * the first registration (kp_init()): the SIGTRAP bits are kept before it.
+ */
+static pid_t self_pid;
+
+static void kp_signals_atfork_child(void)
+{
+	self_pid = (pid_t)syscall(SYS_getpid);
+}
+
+__attribute__((constructor)) static void kp_signals_init(void)
+{
+	kp_signals_atfork_child();
+	pthread_atfork(NULL, NULL, kp_signals_atfork_child);
+}
+
+/*
+ * Are we a vfork() child, or another clone(CLONE_VM) child with a pid of
+ * its own? It runs in our memory with no atfork handler run, so with
+ * another pid than self_pid. A system call: asked only where the answer
+ * changes what we write. Async-signal-safe.
+ */
+static bool in_vfork_child(void)
+{
+	pid_t me = self_pid;
+
+	return me && (pid_t)syscall(SYS_getpid) != me;
 }
 
 /* The raw system call, should dlsym() have failed (a static link). */
@@ -170,14 +209,19 @@ static void set_prog_action(int sig, const struct sigaction *act)
 	unlock_action(p, &saved);
 }
 
-/* SA_RESETHAND: after one delivery the program's action is the default. */
+/* SA_RESETHAND: after one delivery the program's action is the default;
+ * a vfork() child's in its kernel only, prog[] being its parent's.
+ * Async-signal-safe. */
 void kp_prog_action_reset(int sig)
 {
 	struct sigaction dfl;
 
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	set_prog_action(sig, &dfl);
+	if (in_vfork_child())
+		kp_real_sigaction(sig, &dfl, NULL);
+	else
+		set_prog_action(sig, &dfl);
 }
 
 /*
@@ -304,6 +348,33 @@ static bool taken_while_default(int sig)
 	return sig > 0 && sig < NSIG && atomic_load(&prog[sig].take_dfl);
 }
 
+/* ---- in a vfork() child ---- */
+
+/*
+ * sigaction() in a vfork() child on a signal we keep (owned, or taken while
+ * default): on the child's kernel action only, never prog[], which is its
+ * parent's. It reads what the kernel holds: while that is one of our
+ * handlers, the program's action, inherited from the parent as the kernel
+ * would have; once the child set its own, that. Async-signal-safe.
+ */
+static int child_sigaction(int sig, const struct sigaction *act,
+			   struct sigaction *old)
+{
+	struct sigaction cur;
+
+	if (old) {
+		if (kp_real_sigaction(sig, NULL, &cur))
+			return -1;
+		if (kp_trap_handler_installed(&cur) || is_ours(&cur))
+			kp_prog_action(sig, &cur);
+	}
+	if (act && kp_real_sigaction(sig, act, NULL))
+		return -1;
+	if (old)
+		*old = cur;	/* after: @old may be @act's storage */
+	return 0;
+}
+
 /* ---- the virtual SIGTRAP block ---- */
 
 bool kp_prog_blocks_sigtrap(void)
@@ -311,10 +382,13 @@ bool kp_prog_blocks_sigtrap(void)
 	return trap_blocked;
 }
 
-/* A foreign, asynchronous SIGTRAP came while the program blocks it. */
+/* A foreign, asynchronous SIGTRAP came while the program blocks it. Lost
+ * in a vfork() child: trap_pending is its parent's thread's.
+ * Async-signal-safe. */
 void kp_prog_sigtrap_pending(void)
 {
-	trap_pending = true;
+	if (!in_vfork_child())
+		trap_pending = true;
 }
 
 static void strip_sigtrap(sigset_t *set)
@@ -325,7 +399,7 @@ static void strip_sigtrap(sigset_t *set)
 static int filtered_mask(int (*real)(int, const sigset_t *, sigset_t *),
 			 int how, const sigset_t *set, sigset_t *old)
 {
-	bool was = trap_blocked, has;
+	bool was = trap_blocked, now = was, has;
 	sigset_t copy;
 	int ret;
 
@@ -333,11 +407,17 @@ static int filtered_mask(int (*real)(int, const sigset_t *, sigset_t *),
 		copy = *set;
 		has = sigismember(&copy, SIGTRAP) == 1;
 		if (how == SIG_BLOCK && has)
-			trap_blocked = true;
+			now = true;
 		else if (how == SIG_UNBLOCK && has)
-			trap_blocked = false;
+			now = false;
 		else if (how == SIG_SETMASK)
-			trap_blocked = has;
+			now = has;
+		/* A vfork() child's trap_blocked is its parent's: the child
+		 * keeps the block it inherited (and SIGTRAP is never really
+		 * blocked, so that probes it hits before exec work). */
+		if (now != was && in_vfork_child())
+			now = was;
+		trap_blocked = now;
 		strip_sigtrap(&copy);
 		set = &copy;
 	}
@@ -383,22 +463,23 @@ KP_EXPORT int sigaction(int sig, const struct sigaction *act,
 {
 	struct sigaction copy;
 
-	if (!owned(sig)) {
-		if (act && sigismember(&act->sa_mask, SIGTRAP) == 1) {
-			/* A handler's mask must not block our SIGTRAP. */
-			copy = *act;
-			strip_sigtrap(&copy.sa_mask);
-			act = &copy;
-		}
-		if (taken_while_default(sig))
-			return dfl_sigaction(sig, act, old);
-		return kp_real_sigaction(sig, act, old);
+	if (act && sigismember(&act->sa_mask, SIGTRAP) == 1) {
+		/* A handler's mask must not block our SIGTRAP. */
+		copy = *act;
+		strip_sigtrap(&copy.sa_mask);
+		act = &copy;
 	}
+	if (!owned(sig) && !taken_while_default(sig))
+		return kp_real_sigaction(sig, act, old);
+	if (in_vfork_child())
+		return child_sigaction(sig, act, old);
+	if (!owned(sig))
+		return dfl_sigaction(sig, act, old);
+	if (act)
+		copy = *act;	/* before @old is written: it may be @act */
 	if (old)
 		kp_prog_action(sig, old);
 	if (act) {
-		copy = *act;
-		strip_sigtrap(&copy.sa_mask);
 		set_prog_action(sig, &copy);
 		if (owner_update)
 			owner_update(sig, copy.sa_flags);

@@ -829,6 +829,15 @@ out:
 
 static struct sigaction our_action;
 
+/* Is @act, as the kernel holds it, one of our handlers? For a vfork()
+ * child's reads (signals.c). Async-signal-safe. */
+bool kp_trap_handler_installed(const struct sigaction *act)
+{
+	return (act->sa_flags & SA_SIGINFO) &&
+	       (act->sa_sigaction == kp_sigtrap ||
+		act->sa_sigaction == kp_sigfault);
+}
+
 /* The program changed its action for an owned signal: a fault handler's
  * SA_ONSTACK must follow it (signals.c calls this). */
 static void update_our_action(int sig, int prog_flags)
