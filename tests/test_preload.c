@@ -614,6 +614,8 @@ static void test_cli_term_signal(void **state)
 	(void)state;
 	expect_killed(spawn_target("term", NULL), SIGTERM);
 	expect_killed(spawn_target("again", NULL), SIGTERM);	/* taken back */
+	/* A vfork() child's SIG_DFL and SIG_IGN: its own, not ours. */
+	expect_killed(spawn_target("vterm", NULL), SIGTERM);
 	expect_killed(spawn_target("quit", NULL), SIGQUIT);
 	expect_killed(spawn_target("pipe", NULL), SIGPIPE);
 	expect_killed(spawn_target("assert", NULL), SIGABRT);

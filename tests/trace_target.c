@@ -16,7 +16,9 @@
  * core dump; "term", "quit", "pipe" and "assert" likewise die of SIGTERM,
  * SIGQUIT (raise()), SIGPIPE (a write into a pipe nobody reads) and a
  * failed assert() (glibc's own abort()); "again" of SIGTERM after setting
- * SIG_IGN, then SIG_DFL. "ign": signal(SIGTERM, SIG_IGN),
+ * SIG_IGN, then SIG_DFL; "vterm" of SIGTERM after a vfork() child set
+ * SIGTERM's action (its own: the parent still reads what it read before,
+ * status 0 if so). "ign": signal(SIGTERM, SIG_IGN),
  * then raise(SIGTERM), survived. "query": does the program see SIG_DFL
  * for SIGINT, and what it sets? Status 1 if not. "wait FD": work() 5
  * times, a byte to FD, then wait for a signal for ever.
@@ -108,6 +110,52 @@ static int vforked(void)
 	return pid < 0 || waitpid(pid, NULL, 0) != pid;
 }
 
+/* The vfork() child of vterm(), async-signal-safe calls only: SIG_DFL
+ * with flags, then SIG_IGN, both its own (it survives its SIGTERM). */
+static __attribute__((noinline)) int vterm_child(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_RESTART | SA_NODEFER;
+	if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGTERM, NULL, &old) ||
+	    old.sa_handler != SIG_DFL || !(old.sa_flags & SA_NODEFER))
+		return 2;
+	if (signal(SIGTERM, SIG_IGN) != SIG_DFL)
+		return 3;
+	/* Not raise(): glibc's sends to the thread it caches, the parent's. */
+	kill(getpid(), SIGTERM);
+	return 0;
+}
+
+/* A vfork() child sets SIGTERM's action; ours must read back as before. */
+static int vterm(void)
+{
+	struct sigaction before, after;
+	int st = -1;
+	pid_t pid;
+
+	if (sigaction(SIGTERM, NULL, &before))
+		return 1;
+	pid = vfork();
+	if (pid == 0)
+		_exit(vterm_child());
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || st != 0) {
+		printf("the vfork() child: status %#x\n", st);
+		return 1;
+	}
+	if (sigaction(SIGTERM, NULL, &after) ||
+	    after.sa_handler != before.sa_handler ||
+	    after.sa_flags != before.sa_flags) {
+		printf("SIGTERM reads back %p, flags %#x, not %p, %#x\n",
+		       (void *)after.sa_handler, after.sa_flags,
+		       (void *)before.sa_handler, before.sa_flags);
+		return 1;
+	}
+	return 0;
+}
+
 /* The program's view of SIGINT: SIG_DFL, and then what it sets. */
 static int query(void)
 {
@@ -129,7 +177,7 @@ static int query(void)
 }
 
 static const char *const deaths[] = {
-	"segv", "abort", "assert", "term", "again", "quit", "pipe",
+	"segv", "abort", "assert", "term", "again", "vterm", "quit", "pipe",
 };
 
 static bool is_death(const char *mode)
@@ -156,6 +204,8 @@ static void die(const char *mode, long s)
 		signal(SIGTERM, SIG_DFL);
 		raise(SIGTERM);
 	}
+	if (!strcmp(mode, "vterm") && !vterm())
+		raise(SIGTERM);
 	if (!strcmp(mode, "quit"))
 		raise(SIGQUIT);
 	if (!strcmp(mode, "pipe") && !pipe(fds)) {
