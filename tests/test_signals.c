@@ -435,15 +435,32 @@ static __attribute__((noinline)) int vfork_child_faults(void)
 	return 20;
 }
 
-/* Wait for the vfork() child @pid: it must have exited 0. */
-static int vfork_reaped(pid_t pid)
+/*
+ * Install @sa for SIGSEGV, run @child in a vfork() child and reap it: the
+ * parent must still read @sa back, and the child must have exited 0.
+ */
+static int vfork_round(const struct sigaction *sa, int (*child)(void),
+		       const char *what)
 {
-	int status;
+	struct sigaction check;
+	int status = -1;
+	pid_t pid;
 
+	CHILD_CHECK(sigaction(SIGSEGV, sa, NULL) == 0, "sigaction");
+	pid = vfork();
+	if (pid == 0)
+		_exit(child());
 	CHILD_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid,
 		    "vfork()/waitpid()");
+	CHILD_CHECK(sigaction(SIGSEGV, NULL, &check) == 0 &&
+		    check.sa_handler == sa->sa_handler &&
+		    (check.sa_flags & sa->sa_flags) == sa->sa_flags,
+		    "after %s, sigaction(SIGSEGV) reads back %p, flags %#x, "
+		    "not the parent's %p, %#x", what,
+		    (void *)check.sa_handler, check.sa_flags,
+		    (void *)sa->sa_handler, sa->sa_flags);
 	CHILD_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		    "the vfork() child: status %#x", status);
+		    "%s: the vfork() child's status %#x", what, status);
 	return 0;
 }
 
@@ -453,7 +470,7 @@ static int child_vfork(void)
 		.symbol_name = FAULT_LOAD_NAME,
 		.pre_handler = count_pre,
 	};
-	struct sigaction sa, check;
+	struct sigaction sa;
 	sigset_t mask;
 
 	CHILD_CHECK(register_kprobe(&kp) == 0, "register: %s",
@@ -461,23 +478,11 @@ static int child_vfork(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = segv_handler;
 	sa.sa_flags = SA_SIGINFO;
-	CHILD_CHECK(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction");
-
-	pid_t pid = vfork();
-
-	if (pid == 0)
-		_exit(vfork_child_sets());
-	CHILD_CHECK(sigaction(SIGSEGV, NULL, &check) == 0 &&
-		    check.sa_sigaction == segv_handler &&
-		    (check.sa_flags & SA_SIGINFO),
-		    "after the vfork() child, sigaction(SIGSEGV) reads back "
-		    "%p, not the program's %p", (void *)check.sa_sigaction,
-		    (void *)segv_handler);
+	if (vfork_round(&sa, vfork_child_sets, "the child's signal()"))
+		return 1;
 	CHILD_CHECK(sigprocmask(SIG_SETMASK, NULL, &mask) == 0 &&
 		    sigismember(&mask, SIGTRAP) == 0,
 		    "the vfork() child's SIGTRAP block became the parent's");
-	if (vfork_reaped(pid))
-		return 1;
 	if (!vfork_shared) {
 		fprintf(stderr, "SKIP: vfork() did not share memory here "
 			"(qemu-user runs it as fork())\n");
@@ -496,16 +501,8 @@ static int child_vfork(void)
 	/* The child's fault, SA_RESETHAND: the child's action is reset. */
 	sa.sa_handler = reset_exit_handler;
 	sa.sa_flags = SA_RESETHAND;
-	CHILD_CHECK(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction");
-	pid = vfork();
-	if (pid == 0)
-		_exit(vfork_child_faults());
-	CHILD_CHECK(sigaction(SIGSEGV, NULL, &check) == 0 &&
-		    check.sa_handler == reset_exit_handler &&
-		    (check.sa_flags & SA_RESETHAND),
-		    "the vfork() child's SA_RESETHAND reset the parent's "
-		    "action: %p", (void *)check.sa_handler);
-	if (vfork_reaped(pid))
+	if (vfork_round(&sa, vfork_child_faults,
+			"the child's SA_RESETHAND fault"))
 		return 1;
 	unregister_kprobe(&kp);
 	return 0;
