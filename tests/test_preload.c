@@ -667,6 +667,10 @@ static void test_cli_signal_view(void **state)
 	char *sh[] = { "sh", "-c", cmd, NULL };
 
 	(void)state;
+	if (!trace_file || !cli || !target) {
+		fail_msg("no memory, or no arguments");
+		return;
+	}
 	expect_survived(run_cli(args, "vi.out", "vi.err"), "vi.out",
 			"sum=25\n");
 

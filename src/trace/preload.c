@@ -590,19 +590,19 @@ static char *put_task(char *p, const char *comm, int tid)
 	return p + task_cache[h].len;
 }
 
-/* @v in decimal, at least @width digits wide (padded with @pad). */
+/* @v in decimal, at least @width digits wide (padded with @pad), up to
+ * 24 characters. */
 static void put_dec(struct outbuf *o, uint64_t v, int width, char pad)
 {
-	char buf[24];
-	int n = 0;
+	char buf[24], *end = buf + sizeof(buf), *p = end;
 
 	do {
-		buf[sizeof(buf) - 1 - n++] = (char)('0' + v % 10);
+		*--p = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	while (n < width && n < (int)sizeof(buf))
-		buf[sizeof(buf) - 1 - n++] = pad;
-	put_raw(o, buf + sizeof(buf) - n, (size_t)n);
+	while (p > buf && end - p < width)
+		*--p = pad;
+	put_raw(o, p, (size_t)(end - p));
 }
 
 static void put_sdec(struct outbuf *o, int64_t v)
@@ -1607,6 +1607,10 @@ static size_t count_args(va_list ap)
 	return n;
 }
 
+/* No argument vector that large fits in memory; saying so also tells the
+ * compiler that the vectors below have room. */
+#define MAX_EXEC_ARGS	(SIZE_MAX / 2 / sizeof(char *))
+
 static void fill_args(char **argv, const char *arg, va_list *ap, size_t n)
 {
 	argv[0] = (char *)arg;
@@ -1619,6 +1623,11 @@ static int exec_list(execv_fn *vec, const char *path, const char *arg,
 		     va_list *ap)
 {
 	size_t n = count_args(*ap);
+
+	if (n > MAX_EXEC_ARGS) {
+		errno = E2BIG;
+		return -1;
+	}
 	char *argv[n + 1];
 
 	fill_args(argv, arg, ap, n);
@@ -1654,6 +1663,12 @@ KP_EXPORT_EXEC int execle(const char *path, const char *arg, ...)
 
 	va_start(ap, arg);
 	size_t n = count_args(ap);
+
+	if (n > MAX_EXEC_ARGS) {
+		va_end(ap);
+		errno = E2BIG;
+		return -1;
+	}
 	char *argv[n + 1];
 
 	fill_args(argv, arg, &ap, n);
