@@ -1135,6 +1135,58 @@ static void test_return_fp_via_callee(void **state)
 	kp_test_done();
 }
 
+/*
+ * errno as the function left it: a return handler that changes errno (here
+ * directly; anything it calls might) must not change what the caller
+ * reads after the call. A handler with integer code only and one using
+ * floating point (both take the trampoline's second call here: errno is
+ * reached through libc's __errno_location(), which the light path does
+ * not follow).
+ */
+__attribute__((noinline)) long errno_fn(long x);
+__attribute__((noinline)) long errno_fn(long x)
+{
+	errno = (int)x;
+	return x + 1;
+}
+static long (*volatile errno_fp)(long) = errno_fn;
+
+static int errno_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	errno = EDOM;
+	cnt_inc(&ret_calls);
+	return 0;
+}
+
+static volatile double errno_fp_sink;
+
+static int errno_fp_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	errno_fp_sink = errno_fp_sink * 1.5 + 1.0;
+	errno = ERANGE;
+	cnt_inc(&ret_calls);
+	return 0;
+}
+
+static void test_errno_preserved(void **state)
+{
+	kretprobe_handler_t handlers[] = { errno_ret, errno_fp_ret };
+
+	for (int h = 0; h < 2; h++) {
+		init_rp(&rp, errno_fn, handlers[h]);
+		kp_check_ret(register_kretprobe(&rp), 0,
+			     "register_kretprobe(errno_fn)");
+		cnt_set(&ret_calls, 0);
+		errno = 0;
+		kp_check_eq(errno_fp(ENOENT), ENOENT + 1, "errno_fn(ENOENT)");
+		kp_check_eq(errno, ENOENT, "errno after a return handler set "
+			    "it to %d (handler %d)", h ? ERANGE : EDOM, h);
+		kp_check_eq(cnt_get(&ret_calls), 1, "return handler calls");
+		unregister_kretprobe(&rp);
+	}
+	kp_test_done();
+}
+
 #if defined(__powerpc64__)
 /* A return handler that changes cr7, CTR and XER's CA in regs. */
 static int set_flags_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -1991,6 +2043,7 @@ int main(void)
 		KRET_TEST(test_return_ldouble),
 		KRET_TEST(test_return_fp_via_callee),
 		KRET_TEST(test_return_flags),
+		KRET_TEST(test_errno_preserved),
 		KRET_TEST(test_return_struct_rax_rdx),
 		KRET_TEST(test_return_struct_xmm0_xmm1),
 		KRET_TEST(test_return_8_doubles),

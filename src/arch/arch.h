@@ -150,6 +150,9 @@ const uint8_t *arch_opt_bytes(const struct probe_point *pp);
  * the red zone below the stack pointer is free: give the detour, if the
  * arch can, a way back that jumps on to an address left there
  * (arch_opt_dispatch()), @d->dispatch_off bytes in; else 0.
+ *
+ * The detour's routine calls kp_optprobe_handler() (trap.c) with every
+ * general register in pt_regs, and keeps errno around the call itself.
  */
 int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 			uint8_t *buf, bool dispatch);

@@ -404,7 +404,10 @@ kp_kretprobe_trampoline_handler(struct pt_regs *regs, unsigned int index,
 	struct kp_ret_chunk *c = chunk_of(index);
 	struct kp_ret_inst *inst = c->inst[index % ARCH_RET_STUBS];
 	uintptr_t ra = c->ret[index % ARCH_RET_STUBS];
-	int *errnop = kp_errno_ptr(), saved_errno = *errnop;
+	/* errno: a handler may change it; the arch's trampoline may keep it
+	 * itself, for less. */
+	int *errnop = ARCH_RET_KEEPS_ERRNO ? NULL : kp_errno_ptr();
+	int saved_errno = errnop ? *errnop : 0;
 	struct kp_ret_inst **link;
 	struct kretprobe *rp;
 
@@ -440,7 +443,8 @@ kp_kretprobe_trampoline_handler(struct pt_regs *regs, unsigned int index,
 	}
 	release(inst);
 	kp_section_exit();
-	*errnop = saved_errno;
+	if (errnop)
+		*errnop = saved_errno;
 	return ra;
 }
 

@@ -429,6 +429,8 @@ ptrdiff_t kp_errno_off;
  * at the probe may touch that state: the detour saves it and calls again
  * with @light false.
  *
+ * errno is the detour's to keep (arch.h): a handler may change it.
+ *
  * The detour's slot is never freed, and its owner is read inside a
  * section, so a thread that entered a detour just before its probe went
  * finds NULL there and simply goes on. What a handler may change of the
@@ -442,7 +444,6 @@ ARCH_GPR_ONLY uintptr_t kp_optprobe_handler(struct kp_slot *d,
 					    struct pt_regs *regs, bool light)
 {
 	uintptr_t resume = d->addr + d->copies.copy_off[0];
-	int *errnop = kp_errno_ptr(), saved_errno = *errnop;
 	struct probe_point *pp;
 
 	kp_section_enter();
@@ -464,7 +465,6 @@ ARCH_GPR_ONLY uintptr_t kp_optprobe_handler(struct kp_slot *d,
 		}
 	}
 	kp_section_exit();
-	*errnop = saved_errno;
 	return resume;
 }
 

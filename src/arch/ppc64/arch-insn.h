@@ -45,6 +45,8 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 /* No call-in (x86_64's arch-insn.h): ppc64 has no jump optimization. */
 #define ARCH_RET_CALLIN		0
 #define ARCH_RET_CALLIN_RET	0
+/* The C side keeps errno around a return handler (x86_64's does in asm). */
+#define ARCH_RET_KEEPS_ERRNO	0
 /* The top of the address range mmap() hands out without a hint above it
  * (the kernel's 128 TiB default window, with 4K or 64K pages; the slot
  * search's last gap ends here). */

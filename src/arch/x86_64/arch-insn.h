@@ -34,6 +34,8 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 #define ARCH_RET_CALLIN_RET	24
 /* In the index a stub hands the trampoline: it came by the call-in. */
 #define ARCH_RET_CALLIN_BIT	0x80000000u
+/* The return trampoline keeps errno around its handler call itself. */
+#define ARCH_RET_KEEPS_ERRNO	1
 /* The top of the address range mmap() hands out without a hint above it
  * (47-bit user space; the slot search's last gap ends here). */
 #define ARCH_MMAP_TOP		0x7ffffffff000ul

@@ -125,6 +125,8 @@ kp_kretprobe_trampoline:
 	 * touch only general registers runs without the vector and x87
 	 * state saved. 0 back: it is not one; save the state and call again.
 	 */
+	movq	kp_errno_off(%rip), %r15	/* errno, kept here (r15 is */
+	movl	%fs:(%r15), %r15d		/* saved): ARCH_RET_KEEPS_ERRNO */
 	cmpb	$0, kp_x86_light_ok(%rip)
 	je	1f
 	leaq	REGS(%rsp), %rdi		/* struct pt_regs * */
@@ -142,7 +144,9 @@ kp_kretprobe_trampoline:
 	xorl	%ecx, %ecx
 	call	kp_kretprobe_trampoline_handler
 	fxrstor64 (%rsp)
-2:	btl	$CALLIN, %r12d
+2:	movq	kp_errno_off(%rip), %rcx
+	movl	%r15d, %fs:(%rcx)
+	btl	$CALLIN, %r12d
 	jc	3f
 	.cfi_remember_state
 	RET_EXIT 0
