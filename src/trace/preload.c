@@ -1618,7 +1618,8 @@ static void fill_args(char **argv, const char *arg, va_list *ap, size_t n)
 		argv[i] = va_arg(*ap, char *);
 }
 
-/* execl() and execlp(): the arguments after @arg, then @vec. */
+/* execl() and execlp(): the arguments after @arg, then @vec; execle()
+ * (@vec NULL): then execve() with the envp that follows their NULL. */
 static int exec_list(execv_fn *vec, const char *path, const char *arg,
 		     va_list *ap)
 {
@@ -1631,6 +1632,8 @@ static int exec_list(execv_fn *vec, const char *path, const char *arg,
 	char *argv[n + 1];
 
 	fill_args(argv, arg, ap, n);
+	if (!vec)
+		return execve(path, argv, va_arg(*ap, char *const *));
 	return vec(path, argv);
 }
 
@@ -1659,22 +1662,12 @@ KP_EXPORT_EXEC int execlp(const char *file, const char *arg, ...)
 KP_EXPORT_EXEC int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	char *const *envp;
+	int ret;
 
 	va_start(ap, arg);
-	size_t n = count_args(ap);
-
-	if (n > MAX_EXEC_ARGS) {
-		va_end(ap);
-		errno = E2BIG;
-		return -1;
-	}
-	char *argv[n + 1];
-
-	fill_args(argv, arg, &ap, n);
-	envp = va_arg(ap, char *const *);	/* after the NULL */
+	ret = exec_list(NULL, path, arg, &ap);
 	va_end(ap);
-	return execve(path, argv, envp);
+	return ret;
 }
 
 static void atfork_child(void)
