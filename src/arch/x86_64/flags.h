@@ -26,9 +26,7 @@
 	je	20f
 	btl	$11, %edx		/* CF = OF wanted */
 	setc	%al
-	movzbl	%al, %eax
-	imull	$0x7f, %eax, %eax	/* 0x7f + 0x7f overflows, 0 + 0x7f not */
-	addb	$0x7f, %al
+	addb	$0x7f, %al		/* 1 + 0x7f overflows, 0 + 0x7f not */
 	movb	%dl, %ah
 	sahf
 	jmp	21f
