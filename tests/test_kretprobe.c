@@ -229,6 +229,22 @@ static char not_code[64];	/* data: not inside any function */
 
 #if defined(__x86_64__)
 
+/* The callee-saved registers of the callers below, with their CFI. */
+#define KR_PUSH_SAVED \
+	"	pushq %rbx\n	.cfi_adjust_cfa_offset 8\n" \
+	"	pushq %rbp\n	.cfi_adjust_cfa_offset 8\n" \
+	"	pushq %r12\n	.cfi_adjust_cfa_offset 8\n" \
+	"	pushq %r13\n	.cfi_adjust_cfa_offset 8\n" \
+	"	pushq %r14\n	.cfi_adjust_cfa_offset 8\n" \
+	"	pushq %r15\n	.cfi_adjust_cfa_offset 8\n"
+#define KR_POP_SAVED \
+	"	popq %r15\n	.cfi_adjust_cfa_offset -8\n" \
+	"	popq %r14\n	.cfi_adjust_cfa_offset -8\n" \
+	"	popq %r13\n	.cfi_adjust_cfa_offset -8\n" \
+	"	popq %r12\n	.cfi_adjust_cfa_offset -8\n" \
+	"	popq %rbp\n	.cfi_adjust_cfa_offset -8\n" \
+	"	popq %rbx\n	.cfi_adjust_cfa_offset -8\n"
+
 /*
  * kr_call_saved(fn, arg): call fn(arg) with known values in every
  * callee-saved register, and return a mask of those that differ after the
@@ -248,18 +264,7 @@ __asm__(
 	"	.type kr_call_saved, @function\n"
 	"kr_call_saved:\n"
 	"	.cfi_startproc\n"
-	"	pushq %rbx\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	pushq %rbp\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	pushq %r12\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	pushq %r13\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	pushq %r14\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	pushq %r15\n"
-	"	.cfi_adjust_cfa_offset 8\n"
+	KR_PUSH_SAVED
 	"	subq $8, %rsp\n"
 	"	.cfi_adjust_cfa_offset 8\n"
 	"	movq %rdi, %rax\n"
@@ -304,18 +309,7 @@ __asm__(
 	"	movq kr_saved_rsp(%rip), %rsp\n"
 	"1:	addq $8, %rsp\n"
 	"	.cfi_adjust_cfa_offset -8\n"
-	"	popq %r15\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	popq %r14\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	popq %r13\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	popq %r12\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	popq %rbp\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	popq %rbx\n"
-	"	.cfi_adjust_cfa_offset -8\n"
+	KR_POP_SAVED
 	"	ret\n"
 	"	.cfi_endproc\n"
 	"	.size kr_call_saved, . - kr_call_saved\n"
@@ -436,6 +430,101 @@ __asm__(
 	"1:	ret\n"
 	"	.cfi_endproc\n"
 	"	.size kr_call_scratch, . - kr_call_scratch\n"
+	"	.popsection\n");
+
+/*
+ * kr_entry_regs(): records at its first instruction's end every general
+ * register but rsp, and the flags, in kr_entry_out[0..15] (rax, rbx, rcx,
+ * rdx, rsi, rdi, rbp, r8-r15, rflags). Its first instruction is a 5-byte
+ * nop, which a jump can replace. kr_call_entry_regs(out, mode) calls it
+ * with a known value in each of those registers and known flags, and
+ * copies what it saw to out:
+ *	mode 0: CF, SF, AF and PF set, ZF and OF clear;
+ *	mode 1: OF, SF, AF and PF set, CF and ZF clear;
+ *	mode 2: as 0, and DF set (against the ABI, as only hand-written code
+ *		does; kr_entry_regs clears it before it returns).
+ */
+void kr_entry_regs(void);
+void kr_call_entry_regs(unsigned long out[16], long mode);
+unsigned long kr_entry_out[16];
+__asm__(
+	"	.pushsection .text\n"
+	"	.p2align 4\n"
+	"	.globl kr_entry_regs\n"
+	"	.type kr_entry_regs, @function\n"
+	"kr_entry_regs:\n"
+	"	.cfi_startproc\n"
+	"	nopl 0(%rax,%rax,1)\n"
+	"	pushfq\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	movq %rax, kr_entry_out+0(%rip)\n"
+	"	movq %rbx, kr_entry_out+8(%rip)\n"
+	"	movq %rcx, kr_entry_out+16(%rip)\n"
+	"	movq %rdx, kr_entry_out+24(%rip)\n"
+	"	movq %rsi, kr_entry_out+32(%rip)\n"
+	"	movq %rdi, kr_entry_out+40(%rip)\n"
+	"	movq %rbp, kr_entry_out+48(%rip)\n"
+	"	movq %r8, kr_entry_out+56(%rip)\n"
+	"	movq %r9, kr_entry_out+64(%rip)\n"
+	"	movq %r10, kr_entry_out+72(%rip)\n"
+	"	movq %r11, kr_entry_out+80(%rip)\n"
+	"	movq %r12, kr_entry_out+88(%rip)\n"
+	"	movq %r13, kr_entry_out+96(%rip)\n"
+	"	movq %r14, kr_entry_out+104(%rip)\n"
+	"	movq %r15, kr_entry_out+112(%rip)\n"
+	"	popq kr_entry_out+120(%rip)\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	cld\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	"	.size kr_entry_regs, . - kr_entry_regs\n"
+	"	.p2align 4\n"
+	"	.type kr_call_entry_regs, @function\n"
+	"kr_call_entry_regs:\n"
+	"	.cfi_startproc\n"
+	KR_PUSH_SAVED
+	"	pushq %rdi\n"			/* out; and the stack aligned */
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	movq %rsi, %r11\n"		/* mode */
+	"	movabsq $0xa0a0a0a0a0a0a000, %rax\n"
+	"	movabsq $0xa1a1a1a1a1a1a101, %rbx\n"
+	"	movabsq $0xa2a2a2a2a2a2a202, %rcx\n"
+	"	movabsq $0xa3a3a3a3a3a3a303, %rdx\n"
+	"	movabsq $0xa4a4a4a4a4a4a404, %rsi\n"
+	"	movabsq $0xa5a5a5a5a5a5a505, %rdi\n"
+	"	movabsq $0xa6a6a6a6a6a6a606, %rbp\n"
+	"	movabsq $0xa7a7a7a7a7a7a707, %r8\n"
+	"	movabsq $0xa8a8a8a8a8a8a808, %r9\n"
+	"	movabsq $0xa9a9a9a9a9a9a909, %r10\n"
+	"	movabsq $0xabababababab0b0b, %r12\n"
+	"	movabsq $0xacacacacacac0c0c, %r13\n"
+	"	movabsq $0xadadadadadad0d0d, %r14\n"
+	"	movabsq $0xaeaeaeaeaeae0e0e, %r15\n"
+	"	cmpq $1, %r11\n"
+	"	je 2f\n"
+	"	cmpq $2, %r11\n"
+	"	jne 1f\n"
+	"	std\n"
+	"1:	movl $0, %r11d\n"
+	"	subl $1, %r11d\n"		/* CF SF AF PF */
+	"	jmp 3f\n"
+	"2:	movl $0x7fffffff, %r11d\n"
+	"	addl $1, %r11d\n"		/* OF SF AF PF */
+	"3:	movabsq $0xaaaaaaaaaaaaaa0a, %r11\n"	/* flags stay */
+	"	call kr_entry_regs\n"
+	"	popq %rdi\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	leaq kr_entry_out(%rip), %rsi\n"
+	"	xorl %ecx, %ecx\n"
+	"4:	movq (%rsi,%rcx,8), %rax\n"
+	"	movq %rax, (%rdi,%rcx,8)\n"
+	"	addq $1, %rcx\n"
+	"	cmpq $16, %rcx\n"
+	"	jne 4b\n"
+	KR_POP_SAVED
+	"	ret\n"
+	"	.cfi_endproc\n"
+	"	.size kr_call_entry_regs, . - kr_call_entry_regs\n"
 	"	.popsection\n");
 
 #else /* __powerpc64__ */
@@ -877,6 +966,12 @@ static int harsh_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int count_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	cnt_inc(&ret_calls);
+	return 0;
+}
+
+static int count_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	cnt_inc(&entry_calls);
 	return 0;
 }
 
@@ -1478,6 +1573,73 @@ static void test_scratch_preserved_for_known_callee(void **state)
 	kp_test_done();
 }
 
+/*
+ * Every general register and the flags, as the caller left them, at the
+ * first instruction of a return-probed function: through the direct way
+ * of a jump-optimized entry (no entry_handler: optprobe.S saves only what
+ * its C code may change), through the general way (an entry_handler), and
+ * through the trap. Also with OF set (the direct way keeps it with an add,
+ * not POPF) and with DF set (the direct way hands that case to the
+ * general one).
+ */
+static void test_entry_regs(void **state)
+{
+#if defined(__x86_64__)
+	static const char *const names[16] = {
+		"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8",
+		"r9", "r10", "r11", "r12", "r13", "r14", "r15", "rflags",
+	};
+	static const char *const modes[3] = {
+		"CF SF AF PF", "OF SF AF PF", "CF SF AF PF and DF",
+	};
+	unsigned long want[3][16], got[16];
+
+	for (int m = 0; m < 3; m++)
+		kr_call_entry_regs(want[m], m);
+	kp_check_eq(want[1][15] & 0x8c5, 0x884, "flags at kr_entry_regs() "
+		    "unprobed, mode 1: OF SF PF set, CF ZF clear");
+	kp_check_eq(want[2][15] & 0x400, 0x400, "DF at kr_entry_regs() "
+		    "unprobed, mode 2");
+	for (int way = 0; way < 3; way++) {
+		static const char *const ways[3] = {
+			"the optimized entry's direct way",
+			"the optimized entry with an entry_handler",
+			"a trap at the entry",
+		};
+
+		kprobe_optimization(way < 2);
+		init_rp(&rp, (void *)kr_entry_regs, count_ret);
+		if (way == 1)
+			rp.entry_handler = count_entry;
+		kp_check_ret(register_kretprobe(&rp), 0,
+			     "register_kretprobe(kr_entry_regs)");
+		kp_check_eq(kprobe_optimized(&rp.kp), way < 2,
+			    "kr_entry_regs' entry optimized (%s)", ways[way]);
+		cnt_set(&ret_calls, 0);
+		cnt_set(&entry_calls, 0);
+		for (int m = 0; m < 3; m++) {
+			memset(got, 0, sizeof(got));
+			kr_call_entry_regs(got, m);
+			for (int i = 0; i < 16; i++)
+				kp_check_eq(got[i], want[m][i], "%s at a "
+					    "return-probed function's first "
+					    "instruction, flags %s, through "
+					    "%s", names[i], modes[m],
+					    ways[way]);
+		}
+		kp_check_eq(cnt_get(&ret_calls), 3, "return handler calls "
+			    "(%s)", ways[way]);
+		kp_check_eq(cnt_get(&entry_calls), way == 1 ? 3 : 0,
+			    "entry handler calls (%s)", ways[way]);
+		unregister_kretprobe(&rp);
+	}
+	kprobe_optimization(1);
+	kp_test_done();
+#else
+	skip();		/* jump optimization is x86_64's only */
+#endif
+}
+
 /* ---- what the handlers see ---- */
 
 static void test_handler_sees_return_address(void **state)
@@ -2052,6 +2214,7 @@ int main(void)
 		KRET_TEST(test_return_float128),
 		KRET_TEST(test_callee_saved_preserved),
 		KRET_TEST(test_scratch_preserved_for_known_callee),
+		KRET_TEST(test_entry_regs),
 		KRET_TEST(test_handler_sees_return_address),
 		KRET_TEST(test_entry_handler_and_data),
 		KRET_TEST(test_entry_handler_skips),

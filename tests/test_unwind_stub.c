@@ -26,7 +26,11 @@
 
 #include <kprobes.h>
 
-#include "arch-insn.h"		/* the return stubs' layout */
+#if defined(__x86_64__)
+/* Before arch-insn.h, whose X86_REG_IP would rename Capstone's. */
+#include <capstone/capstone.h>
+#endif
+#include "arch-insn.h"		/* the return stubs' and detours' layout */
 
 #define DEPTH 32
 
@@ -253,12 +257,124 @@ static void test_callin(void **state)
 #endif
 }
 
+#if defined(__x86_64__)
+/*
+ * Where the routine of us_middle's detour (optprobe.c's layout) lies, read
+ * from the jump written over us_middle's first instruction: its R (where
+ * the routine returns to) and the routine itself.
+ */
+static void detour_of(uintptr_t fn, uintptr_t *r, uintptr_t *routine)
+{
+	const uint8_t *p = (const uint8_t *)fn;
+	uintptr_t detour;
+	int32_t rel;
+
+	assert_int_equal(p[0], ARCH_OPT_FIRST_BYTE);
+	memcpy(&rel, p + 1, sizeof(rel));
+	detour = fn + ARCH_OPT_JMP_LEN + (intptr_t)rel - X86_DT_ENTRY;
+	memcpy(routine, (const void *)(detour + X86_DT_ROUTINE),
+	       sizeof(*routine));
+	*r = detour + X86_DT_COPY;
+}
+#endif
+
+/*
+ * A jump-optimized kretprobe with no entry_handler enters by the direct
+ * way (optprobe.S's kp_optprobe_kret_*), which builds no pt_regs. A signal
+ * arriving at any of its instructions must unwind to the probed function's
+ * first instruction, with the stack pointer the function was called with.
+ * Each instruction is found with Capstone, and the depth of the stack
+ * there followed along every path, so that a row of the routine's unwind
+ * info that disagrees with the code turns this red.
+ */
+static void test_direct_entry_frames(void **state)
+{
+#if defined(KP_SANITIZED)
+	skip();			/* no light path, so no direct way */
+#elif defined(__x86_64__)
+	struct kretprobe rp = {
+		.kp.symbol_name = "us_middle",
+		.handler = ret_handler,
+	};
+	/* A stack: S, the probed code's rsp, 256 words up; R at S - 136. */
+	uintptr_t stack[512] = { 0 }, *s = stack + 256;
+	int depth_at[256], n_checked = 0;
+	uintptr_t r, routine;
+	unw_word_t ip, sp;
+	cs_insn *insn;
+	csh cs;
+	size_t n;
+
+	assert_int_equal(register_kretprobe(&rp), 0);
+	if (!kprobe_optimized(&rp.kp)) {
+		unregister_kretprobe(&rp);
+		skip();		/* LIBKPROBE_OPTIMIZE=0 */
+	}
+	detour_of((uintptr_t)us_middle, &r, &routine);
+	s[-136 / 8] = r;
+
+	assert_int_equal(cs_open(CS_ARCH_X86, CS_MODE_64, &cs), CS_ERR_OK);
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	n = cs_disasm(cs, (const uint8_t *)routine, 256, routine, 0, &insn);
+	assert_true(n > 0);
+	for (int i = 0; i < 256; i++)
+		depth_at[i] = -1;
+	depth_at[0] = 0;
+	for (size_t i = 0, depth = 0; i < n; i++) {
+		const cs_insn *in = &insn[i];
+		size_t off = in->address - routine;
+		const cs_x86 *x = &in->detail->x86;
+
+		assert_true(off < 256);
+		if (depth_at[off] >= 0)
+			depth = (size_t)depth_at[off];	/* a branch's target */
+		step_from(in->address, (uintptr_t)s - 136 - depth, &ip, &sp);
+		if (ip != (uintptr_t)us_middle || sp != (uintptr_t)s)
+			fail_msg("from %s %s at +%zu (%zu bytes pushed): "
+				 "caller %#lx sp %#lx, expected us_middle "
+				 "%p sp %p", in->mnemonic, in->op_str, off,
+				 depth, (unsigned long)ip, (unsigned long)sp,
+				 (void *)us_middle, (void *)s);
+		n_checked++;
+		switch (in->id) {
+		case X86_INS_PUSH:
+		case X86_INS_PUSHFQ:
+			depth += 8;
+			break;
+		case X86_INS_POP:
+			depth -= 8;
+			break;
+		case X86_INS_LEA:	/* leaq 8(%rsp), %rsp */
+			if (x->operands[0].type == X86_OP_REG &&
+			    x->operands[0].reg == X86_REG_RSP)
+				depth -= (size_t)x->operands[1].mem.disp;
+			break;
+		case X86_INS_JNE:
+		case X86_INS_JE:
+			depth_at[x->operands[0].imm - routine] = (int)depth;
+			break;
+		default:
+			break;
+		}
+		if (in->id == X86_INS_JMP)	/* into the general way */
+			break;
+	}
+	cs_free(insn, n);
+	cs_close(&cs);
+	unregister_kretprobe(&rp);
+	assert_true(n_checked >= 30);
+#else
+	skip();			/* jump optimization is x86_64's only */
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk_through_stub),
 		cmocka_unit_test(test_backtrace_from_entry_regs),
 		cmocka_unit_test(test_callin),
+		cmocka_unit_test(test_direct_entry_frames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

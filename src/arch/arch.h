@@ -153,6 +153,10 @@ const uint8_t *arch_opt_bytes(const struct probe_point *pp);
  *
  * The detour's routine calls kp_optprobe_handler() (trap.c) with every
  * general register in pt_regs, and keeps errno around the call itself.
+ * A dispatching detour's routine may first try the direct way,
+ * kp_kretprobe_direct() (kretprobes.c), keeping only what C code may
+ * change of the general registers and the flags, and take the general
+ * way when that returns 0.
  */
 int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 			uint8_t *buf, bool dispatch);
@@ -165,6 +169,10 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
  */
 uintptr_t arch_opt_dispatch(const struct kp_slot *d, struct pt_regs *regs,
 			    uintptr_t to, uintptr_t callin);
+/* The same from the direct way, which saved no pt_regs: @sp is the probed
+ * function's stack pointer. Async-signal-safe. */
+uintptr_t arch_opt_dispatch_at(const struct kp_slot *d, uintptr_t sp,
+			       uintptr_t to, uintptr_t callin);
 /* The jump to @d written over the start of the range: ARCH_OPT_JMP_LEN
  * bytes (the rest of the range is left as it is and never executed). */
 void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,

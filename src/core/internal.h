@@ -316,18 +316,18 @@ kp_section_exit(void)
 
 /*
  * A jump-optimized hit at a function's entry, its handlers done: if the
- * return address is the return stub this thread's latest kretprobe entry
+ * return address @ra is the return stub this thread's latest kretprobe entry
  * put there (this hit's, or a return-probed function's that tail-called
  * this one: a stub in this slot is pending either way), the address of
  * that stub's call-in, else 0. The detour then calls the function from the
  * stub (arch_opt_dispatch()), and the function's ret is predicted
  * (docs/design.md, "Return probes"). Async-signal-safe.
  */
-ARCH_GPR_ONLY static inline uintptr_t kp_ret_callin(const struct pt_regs *regs)
+ARCH_GPR_ONLY static inline uintptr_t kp_ret_callin(uintptr_t ra)
 {
 	uintptr_t stub = kp_thr.ret_stub;
 
-	if (!ARCH_RET_CALLIN || !stub || arch_ret_addr_get(regs) != stub)
+	if (!ARCH_RET_CALLIN || !stub || ra != stub)
 		return 0;
 	return stub + ARCH_RET_CALLIN;
 }

@@ -317,19 +317,21 @@ ARCH_GPR_ONLY static unsigned long find_ret_addr(unsigned long addr);
 /* ---- entry: the pre_handler of rp->kp ---- */
 
 /*
- * Take an instance and hijack the return address. In a SIGTRAP handler, or
- * on a jump-optimized hit, the light path included: everything here and
- * below is ARCH_GPR_ONLY, and the entry_handler was decoded
+ * Take an instance of @rp for a call whose return address lies at @slot
+ * and is @ra, and run the entry_handler if @regs (the direct way has none
+ * and passes NULL). Return the stub the return address is to become, or 0
+ * (no instance: nmissed; or the entry_handler said no). The caller writes
+ * it over the return address, last. In a SIGTRAP handler, or on a
+ * jump-optimized hit, the light path included: everything here and below
+ * is ARCH_GPR_ONLY, and the entry_handler was decoded
  * (kp_kretprobe_entry_light()). Async-signal-safe.
  */
-ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
-					       struct pt_regs *regs)
+ARCH_GPR_ONLY static inline __attribute__((always_inline)) uintptr_t
+kret_entry(struct kretprobe *rp, struct pt_regs *regs, uintptr_t slot,
+	   uintptr_t ra)
 {
-	struct kretprobe *rp = (struct kretprobe *)p;
 	struct kp_kretprobe *krp = rp->priv;
-	uintptr_t slot = arch_ret_addr_slot(regs);
 	uintptr_t stack_id = kp_trap_stack_id();
-	uintptr_t ra = arch_ret_addr_get(regs);
 	struct kp_ret_inst *inst;
 
 	/*
@@ -355,17 +357,77 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 	inst->tid_addr = tid_addr_cached();
 	inst->slot = slot;
 	inst->stack_id = stack_id;
-	if (rp->entry_handler && rp->entry_handler(&inst->ri, regs)) {
+	if (regs && rp->entry_handler && rp->entry_handler(&inst->ri, regs)) {
 		release(inst);
 		return 0;
 	}
 	*inst->ret_cell = (uintptr_t)inst->ri.ret_addr;
 	inst->next = kp_thr.ret_top;
 	kp_thr.ret_top = inst;
-	/* Last: from here on the function returns into the stub. */
-	arch_ret_addr_set(regs, inst->stub);
 	kp_thr.ret_stub = inst->stub;		/* for kp_ret_callin() */
+	return inst->stub;
+}
+
+/* Take an instance and hijack the return address (kret_entry()). */
+ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
+					       struct pt_regs *regs)
+{
+	uintptr_t stub = kret_entry((struct kretprobe *)p, regs,
+				    arch_ret_addr_slot(regs),
+				    arch_ret_addr_get(regs));
+
+	/* Last: from here on the function returns into the stub. */
+	if (stub)
+		arch_ret_addr_set(regs, stub);
 	return 0;
+}
+
+/*
+ * The direct way into a return probe (docs/design.md, "Return probes"):
+ * a dispatching detour's routine calls this first, before it saves more
+ * than the registers and flags C code may change, with @sp the probed
+ * function's stack pointer at its first instruction (its return address
+ * at *@sp). If the probe point holds one kretprobe only, enabled, with no
+ * entry_handler, and this thread runs none of our handlers: take its
+ * instance, hijack the return address, leave the dispatch in the red zone
+ * (arch_opt_dispatch_at()) and return where the detour's routine returns
+ * to. Otherwise return 0, with nothing done: the routine then takes the
+ * general way (kp_optprobe_handler()), which handles every other case.
+ *
+ * Nothing here runs a handler of the program's, or touches errno (system
+ * calls go through arch_syscall()), the vector or x87 state: the routine
+ * keeps none of it. Async-signal-safe.
+ */
+__attribute__((used)) ARCH_GPR_ONLY uintptr_t
+kp_kretprobe_direct(const struct kp_slot *d, uintptr_t *sp);
+ARCH_GPR_ONLY uintptr_t kp_kretprobe_direct(const struct kp_slot *d,
+					    uintptr_t *sp)
+{
+	uintptr_t to = d->addr + d->copies.copy_off[0], ret = 0;
+	const struct probe_point *pp;
+	const struct kprobe_node *n;
+	struct kprobe *p;
+
+	kp_section_enter();
+	pp = kp_rcu_deref(d->owner);
+	n = pp ? kp_rcu_deref(pp->probes) : NULL;
+	if (n && !kp_rcu_deref(n->next) && kp_thr.handler_depth == 0) {
+		p = n->kp;
+		if (p->pre_handler == pre_handler_kretprobe &&
+		    !((struct kretprobe *)p)->entry_handler &&
+		    !(__atomic_load_n(&p->flags, __ATOMIC_RELAXED) &
+		      KPROBE_FLAG_DISABLED)) {
+			uintptr_t stub = kret_entry((struct kretprobe *)p,
+						    NULL, (uintptr_t)sp, *sp);
+
+			if (stub)
+				*sp = stub;
+			ret = arch_opt_dispatch_at(d, (uintptr_t)sp, to,
+						   kp_ret_callin(*sp));
+		}
+	}
+	kp_section_exit();
+	return ret;
 }
 
 bool kp_is_kretprobe(const struct kprobe *p)

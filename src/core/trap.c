@@ -461,7 +461,7 @@ ARCH_GPR_ONLY uintptr_t kp_optprobe_handler(struct kp_slot *d,
 			/* On through the detour's dispatch, and a return
 			 * stub's call-in if a kretprobe took one here. */
 			resume = arch_opt_dispatch(d, regs, resume,
-						   kp_ret_callin(regs));
+						   kp_ret_callin(arch_ret_addr_get(regs)));
 		}
 	}
 	kp_section_exit();

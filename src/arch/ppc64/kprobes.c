@@ -220,6 +220,12 @@ uintptr_t arch_opt_dispatch(const struct kp_slot *d, struct pt_regs *regs,
 	return to;			/* no detours, so never called */
 }
 
+uintptr_t arch_opt_dispatch_at(const struct kp_slot *d, uintptr_t sp,
+			       uintptr_t to, uintptr_t callin)
+{
+	return 0;			/* no detours, so never called */
+}
+
 void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,
 		   uint8_t *buf)
 {

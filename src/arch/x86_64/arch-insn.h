@@ -51,6 +51,15 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 #define ARCH_OPT_MAX		(ARCH_OPT_JMP_LEN - 1 + 15)
 #define ARCH_OPT_MAX_INSNS	ARCH_OPT_JMP_LEN
 #define ARCH_OPT_FIRST_BYTE	0xe9	/* jmp rel32 */
+/* The detour's layout (optprobe.c): its struct kp_slot *, the probed
+ * address and its routine, as .quads; the jump's target, and where the
+ * routine returns (optprobe.S reads the first two from there: R - 35 and
+ * R - 27). */
+#define X86_DT_SLOT		0
+#define X86_DT_ORIG		8
+#define X86_DT_ROUTINE		16
+#define X86_DT_ENTRY		24
+#define X86_DT_COPY		35
 
 /*
  * For the code a jump-optimized hit runs before the detour has saved the

@@ -369,6 +369,104 @@ kp_optprobe_common:
 7:	OPT_EXIT
 	.size	kp_optprobe_common, . - kp_optprobe_common
 
+/*
+ * kp_optprobe_kret_lean, kp_optprobe_kret_common: the routine of a
+ * dispatching detour (optprobe.c), at a kretprobe's function entry. The
+ * direct way first (docs/design.md, "Return probes"): kp_kretprobe_direct()
+ * takes a lone kretprobe's instance with nothing of the probed code's
+ * saved but what C code may change: the caller-saved general registers
+ * and the arithmetic flags (LAHF and SETO, put back with an ADD that
+ * overflows or not and SAHF, as flags.h does). No pt_regs, no vector
+ * state: no handler of the program's runs here. Where it says no (0), the
+ * general way, kp_optprobe_lean or kp_optprobe_common, is entered as the
+ * detour's call would have entered it, everything as it was. DF set (C
+ * wants it clear; the ABI says it is at a function's entry, so only
+ * hand-written code gets here so) goes the general way at once.
+ *
+ * Frame, from S (the probed code's rsp) down:
+ *   S - 128 .. S     the red zone: only kp_kretprobe_direct() writes its
+ *                    top two slots, the dispatch (arch_opt_dispatch_at())
+ *   S - 136          R, the detour's dispatch; "ret $128" returns there
+ *   S - 144          rax
+ *   S - 152          the flags: AH as LAHF left it, AL the overflow flag
+ *   S - 160          rcx (the PUSHFQ image first, for the DF test)
+ *   S - 216          rdx, rsi, rdi, r8, r9, r10, r11
+ * S is 16n + 8 at a function's entry, so rsp is 16-aligned at the call.
+ *
+ * The unwind info describes a signal frame interrupting the probed code at
+ * the probed address (the detour's +8, R - 27), as kp_optprobe_common's.
+ */
+#define KRET_R		80		/* from the lowest push */
+#define KRET_S		216
+
+/* Put back the arithmetic flags from S - 152, then rax. */
+.macro KRET_FLAGS_RAX
+	popq	%rax
+	.cfi_adjust_cfa_offset -8
+	addb	$0x7f, %al		/* OF: 1 + 0x7f overflows, 0 + 0x7f not */
+	sahf
+	popq	%rax
+	.cfi_adjust_cfa_offset -8
+.endm
+
+.macro OPT_KRET general
+	.cfi_startproc simple
+	.cfi_signal_frame
+	.cfi_def_cfa %rsp, 136
+	/* DW_CFA_expression rip: *(CFA - 136) - 27 */
+	.cfi_escape 0x10, 0x10, 0x07, 0x08, 0x88, 0x1c, 0x06, 0x08, 0x1b, 0x1c
+	pushq	%rax
+	.cfi_adjust_cfa_offset 8
+	lahf
+	seto	%al
+	pushq	%rax
+	.cfi_adjust_cfa_offset 8
+	pushfq
+	.cfi_adjust_cfa_offset 8
+	testb	$4, 1(%rsp)		/* DF */
+	jnz	3f
+	movq	%rcx, (%rsp)
+	.irp	r, rdx, rsi, rdi, r8, r9, r10, r11
+	pushq	%\r
+	.cfi_adjust_cfa_offset 8
+	.endr
+	movq	KRET_R(%rsp), %rdi
+	movq	-35(%rdi), %rdi		/* the detour's slot */
+	leaq	KRET_S(%rsp), %rsi	/* S */
+	call	kp_kretprobe_direct
+	testq	%rax, %rax
+	/* From here on nothing may change the flags: pop and jcc only. */
+	.irp	r, r11, r10, r9, r8, rdi, rsi, rdx, rcx
+	popq	%\r
+	.cfi_adjust_cfa_offset -8
+	.endr
+	jz	2f
+	KRET_FLAGS_RAX
+	ret	$128
+	.cfi_adjust_cfa_offset 24	/* at 3: rax, the flags, PUSHFQ's */
+3:	leaq	8(%rsp), %rsp		/* the PUSHFQ image */
+	.cfi_adjust_cfa_offset -8
+2:	KRET_FLAGS_RAX
+	jmp	\general
+	.cfi_endproc
+.endm
+
+	.globl	kp_optprobe_kret_lean
+	.hidden	kp_optprobe_kret_lean
+	.type	kp_optprobe_kret_lean, @function
+	.p2align 4
+kp_optprobe_kret_lean:
+	OPT_KRET kp_optprobe_lean
+	.size	kp_optprobe_kret_lean, . - kp_optprobe_kret_lean
+
+	.globl	kp_optprobe_kret_common
+	.hidden	kp_optprobe_kret_common
+	.type	kp_optprobe_kret_common, @function
+	.p2align 4
+kp_optprobe_kret_common:
+	OPT_KRET kp_optprobe_common
+	.size	kp_optprobe_kret_common, . - kp_optprobe_kret_common
+
 	/* See kp_optprobe_handler(): the trap that applies the registers a
 	 * handler chose, stack pointer included. Never returns here. */
 	.globl	kp_opt_resume_bp

@@ -8,7 +8,9 @@
  *
  *   +0   .quad  the struct kp_slot of this detour
  *   +8   .quad  the probed address
- *   +16  .quad  kp_optprobe_lean or kp_optprobe_common
+ *   +16  .quad  kp_optprobe_lean or kp_optprobe_common (dispatching:
+ *               kp_optprobe_kret_lean or _common, which try the direct
+ *               way first, then go on into the former)
  *   +24  lea    -128(%rsp), %rsp        step over the red zone
  *   +29  call   *-19(%rip)              the .quad at +16; pushes +35
  *   +35  the replaced instructions, relocated
@@ -41,14 +43,17 @@
 
 #include "internal.h"
 
-#define DT_SLOT		0
-#define DT_ORIG		8
-#define DT_COMMON	16
-#define DT_ENTRY	24
-#define DT_COPY		35
-#define DT_DISPATCH	35		/* jmp *-8(%rsp), then the copy */
+/* The offsets are arch-insn.h's (X86_DT_*): optprobe.S and a test read
+ * the detour too. */
+#define DT_SLOT		X86_DT_SLOT
+#define DT_ORIG		X86_DT_ORIG
+#define DT_COMMON	X86_DT_ROUTINE
+#define DT_ENTRY	X86_DT_ENTRY
+#define DT_COPY		X86_DT_COPY
+#define DT_DISPATCH	X86_DT_COPY	/* jmp *-8(%rsp), then the copy */
 
 extern const char kp_optprobe_common[], kp_optprobe_lean[];
+extern const char kp_optprobe_kret_common[], kp_optprobe_kret_lean[];
 
 /* How kp_optprobe_common saves the vector and x87 state (optprobe.S). */
 enum { KP_X86_FXSAVE, KP_X86_XSAVE, KP_X86_XSAVEC };
@@ -203,6 +208,12 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 	memcpy(buf + DT_ENTRY, entry, sizeof(entry));
 	d->dispatch_off = 0;
 	if (dispatch) {
+		/* The direct way first (optprobe.S), where the flags can be
+		 * kept without POPF and the light path is allowed. */
+		if (kp_x86_light_ok && kp_x86_sahf_ok)
+			put64(buf + DT_COMMON, pp->ainsn.opt_lean ?
+			      (uintptr_t)kp_optprobe_kret_lean :
+			      (uintptr_t)kp_optprobe_kret_common);
 		memcpy(buf + DT_DISPATCH, jmp_on, sizeof(jmp_on));
 		at += sizeof(jmp_on);
 		d->dispatch_off = DT_DISPATCH;
@@ -257,22 +268,31 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
  * instruction that reads them: no signal frame overwrites them.
  * Async-signal-safe.
  */
+ARCH_GPR_ONLY uintptr_t arch_opt_dispatch_at(const struct kp_slot *d,
+					     uintptr_t sp, uintptr_t to,
+					     uintptr_t callin)
+{
+	uintptr_t *s = (uintptr_t *)sp;
+
+	if (callin) {
+		s[-2] = to;
+		to = callin;
+	}
+	s[-1] = to;
+	return d->addr + d->dispatch_off;
+}
+
+/* The same after the general way, unless a handler moved the stack
+ * pointer. Async-signal-safe. */
 ARCH_GPR_ONLY uintptr_t arch_opt_dispatch(const struct kp_slot *d,
 					  struct pt_regs *regs, uintptr_t to,
 					  uintptr_t callin)
 {
-	uintptr_t *sp = (uintptr_t *)regs->rsp;
-
 	/* optprobe.S's frame: pt_regs, the detour's return address, the
 	 * red zone, then the probed code's rsp. */
-	if ((uintptr_t)sp != (uintptr_t)regs + sizeof(*regs) + 8 + 128)
+	if (regs->rsp != (uintptr_t)regs + sizeof(*regs) + 8 + 128)
 		return to;
-	if (callin) {
-		sp[-2] = to;
-		to = callin;
-	}
-	sp[-1] = to;
-	return d->addr + d->dispatch_off;
+	return arch_opt_dispatch_at(d, regs->rsp, to, callin);
 }
 
 void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,
