@@ -1726,6 +1726,64 @@ static void test_entry_handler_skips(void **state)
 	kp_test_done();
 }
 
+static int count_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	cnt_inc(&entry_calls);
+	return 0;
+}
+
+/*
+ * A kprobe joins a kretprobe alone at a function's entry, then leaves,
+ * then the kretprobe is disabled and enabled again. A lone kretprobe with
+ * no entry_handler may take the direct way (docs/design.md, "Return
+ * probes"), which runs no other handler: every change at the address must
+ * take it off that way or back on, and no hit may miss a handler.
+ */
+static void test_kprobe_joins_kretprobe(void **state)
+{
+	struct kprobe kp = { .addr = (kprobe_opcode_t *)kr_leaf,
+			     .pre_handler = count_pre };
+	long (*volatile leaf_fp)(long) = kr_leaf;
+	int calls = 0, pres = 0;
+
+	init_rp(&rp, kr_leaf, count_ret);
+	kp_check_ret(register_kretprobe(&rp), 0, "register_kretprobe(kr_leaf)");
+	for (int round = 0; round < 4; round++) {
+		static const char *const what[4] = {
+			"the kretprobe alone",
+			"a kprobe joined it",
+			"the kprobe left",
+			"the kretprobe disabled and enabled again",
+		};
+
+		if (round == 1)
+			kp_check_ret(register_kprobe(&kp), 0,
+				     "register_kprobe(kr_leaf) beside the "
+				     "kretprobe");
+		if (round == 2)
+			unregister_kprobe(&kp);
+		if (round == 3) {
+			kp_check_ret(disable_kprobe(&rp.kp), 0,
+				     "disable_kprobe(&rp.kp)");
+			kp_check_eq(leaf_fp(1), 2, "kr_leaf(1), disabled");
+			kp_check_ret(enable_kprobe(&rp.kp), 0,
+				     "enable_kprobe(&rp.kp)");
+		}
+		for (int i = 0; i < 10; i++)
+			kp_check_eq(leaf_fp(i), i + 1, "kr_leaf(%d) (%s)", i,
+				    what[round]);
+		calls += 10;
+		pres += round == 1 ? 10 : 0;
+		kp_check_eq(cnt_get(&ret_calls), calls, "return handler "
+			    "calls (%s)", what[round]);
+		kp_check_eq(cnt_get(&entry_calls), pres, "kprobe pre_handler "
+			    "calls (%s)", what[round]);
+	}
+	kp_check_eq(rp_nmissed(&rp), 0, "rp.nmissed");
+	unregister_kretprobe(&rp);
+	kp_test_done();
+}
+
 static void test_set_return_value(void **state)
 {
 	init_rp(&rp, ret_int, set_ret);
@@ -2218,6 +2276,7 @@ int main(void)
 		KRET_TEST(test_handler_sees_return_address),
 		KRET_TEST(test_entry_handler_and_data),
 		KRET_TEST(test_entry_handler_skips),
+		KRET_TEST(test_kprobe_joins_kretprobe),
 		KRET_TEST(test_set_return_value),
 		KRET_TEST(test_set_return_struct),
 		KRET_TEST(test_recursion_lifo),

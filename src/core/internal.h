@@ -118,6 +118,8 @@ struct kp_copies {
 	uint8_t len[ARCH_OPT_MAX_INSNS];
 };
 
+struct kp_kretprobe;		/* kretprobes.c */
+
 struct kp_slot {
 	uintptr_t addr;		/* executable address of the slot */
 	uintptr_t orig;		/* the probed instruction's address */
@@ -132,6 +134,9 @@ struct kp_slot {
 	atomic_int inflight;	/* threads between entering and leaving it */
 	struct probe_point *owner; /* NULL once unregistered; RCU */
 	struct kp_copies copies;	/* KP_SLOT_DETOUR */
+	/* KP_SLOT_DETOUR: the kretprobe a hit may serve by the direct way
+	 * (kp_kretprobe_direct_of()), else NULL; RCU. */
+	struct kp_kretprobe *kret;
 };
 
 /* ---- probe table (table.c): writers hold kprobe_mutex ---- */
@@ -491,6 +496,7 @@ void kp_self_exit(void);
 
 /* ---- probe kinds, for the listing ---- */
 bool kp_is_kretprobe(const struct kprobe *p);
+struct kp_kretprobe *kp_kretprobe_direct_of(const struct probe_point *pp);
 bool kp_kretprobe_entry_light(const struct kprobe *p);
 void kp_kretprobe_atfork_child(void);
 bool kp_is_jprobe(const struct kprobe *p);

@@ -255,8 +255,10 @@ static void orphan_slots(struct probe_point *pp)
 		kp_rcu_assign(pp->slot->owner, NULL);
 	if (pp->boost)
 		kp_rcu_assign(pp->boost->owner, NULL);
-	if (pp->opt_slot)
+	if (pp->opt_slot) {
 		kp_rcu_assign(pp->opt_slot->owner, NULL);
+		kp_rcu_assign(pp->opt_slot->kret, NULL);
+	}
 }
 
 void kp_kill_probe_point(struct probe_point *pp)
@@ -295,6 +297,8 @@ static void update_probe_point(struct probe_point *pp)
 	pp->nr_enabled = enabled;
 	__atomic_store_n(&pp->has_post, has_post, __ATOMIC_RELEASE);
 	__atomic_store_n(&pp->all_light, all_light, __ATOMIC_RELEASE);
+	if (pp->opt_slot)
+		kp_rcu_assign(pp->opt_slot->kret, kp_kretprobe_direct_of(pp));
 	kp_opt_update(pp);
 }
 

@@ -78,10 +78,13 @@ static struct kp_ret_chunk *chunks[KP_MAX_CHUNKS];
 static unsigned int nr_chunks;
 
 struct kp_kretprobe {
+	struct kretprobe *rp;
 	int n;
-	struct kp_ret_inst **insts;
 	/* The return handler may run on the light path (docs/design.md). */
 	bool ret_light;
+	/* The pool, here rather than behind a pointer: an entry chases
+	 * one pointer less (docs/performance.md). */
+	struct kp_ret_inst *insts[];
 };
 
 /* The thread's pending instances (kp_thr.ret_top) and the regs its return
@@ -317,7 +320,7 @@ ARCH_GPR_ONLY static unsigned long find_ret_addr(unsigned long addr);
 /* ---- entry: the pre_handler of rp->kp ---- */
 
 /*
- * Take an instance of @rp for a call whose return address lies at @slot
+ * Take an instance of @krp for a call whose return address lies at @slot
  * and is @ra, and run the entry_handler if @regs (the direct way has none
  * and passes NULL). Return the stub the return address is to become, or 0
  * (no instance: nmissed; or the entry_handler said no). The caller writes
@@ -327,10 +330,10 @@ ARCH_GPR_ONLY static unsigned long find_ret_addr(unsigned long addr);
  * (kp_kretprobe_entry_light()). Async-signal-safe.
  */
 ARCH_GPR_ONLY static inline __attribute__((always_inline)) uintptr_t
-kret_entry(struct kretprobe *rp, struct pt_regs *regs, uintptr_t slot,
+kret_entry(struct kp_kretprobe *krp, struct pt_regs *regs, uintptr_t slot,
 	   uintptr_t ra)
 {
-	struct kp_kretprobe *krp = rp->priv;
+	struct kretprobe *rp = krp->rp;
 	uintptr_t stack_id = kp_trap_stack_id();
 	struct kp_ret_inst *inst;
 
@@ -372,7 +375,7 @@ kret_entry(struct kretprobe *rp, struct pt_regs *regs, uintptr_t slot,
 ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
 					       struct pt_regs *regs)
 {
-	uintptr_t stub = kret_entry((struct kretprobe *)p, regs,
+	uintptr_t stub = kret_entry(((struct kretprobe *)p)->priv, regs,
 				    arch_ret_addr_slot(regs),
 				    arch_ret_addr_get(regs));
 
@@ -387,12 +390,13 @@ ARCH_GPR_ONLY static int pre_handler_kretprobe(struct kprobe *p,
  * a dispatching detour's routine calls this first, before it saves more
  * than the registers and flags C code may change, with @sp the probed
  * function's stack pointer at its first instruction (its return address
- * at *@sp). If the probe point holds one kretprobe only, enabled, with no
- * entry_handler, and this thread runs none of our handlers: take its
- * instance, hijack the return address, leave the dispatch in the red zone
- * (arch_opt_dispatch_at()) and return where the detour's routine returns
- * to. Otherwise return 0, with nothing done: the routine then takes the
- * general way (kp_optprobe_handler()), which handles every other case.
+ * at *@sp). If the detour's kretprobe may take this way (@d->kret,
+ * kp_kretprobe_direct_of()) and this thread runs none of our handlers:
+ * take its instance, hijack the return address, leave the dispatch in the
+ * red zone (arch_opt_dispatch_at()) and return where the detour's routine
+ * returns to. Otherwise return 0, with nothing done: the routine then
+ * takes the general way (kp_optprobe_handler()), which handles every
+ * other case.
  *
  * Nothing here runs a handler of the program's, or touches errno (system
  * calls go through arch_syscall()), the vector or x87 state: the routine
@@ -404,30 +408,40 @@ ARCH_GPR_ONLY uintptr_t kp_kretprobe_direct(const struct kp_slot *d,
 					    uintptr_t *sp)
 {
 	uintptr_t to = d->addr + d->copies.copy_off[0], ret = 0;
-	const struct probe_point *pp;
-	const struct kprobe_node *n;
-	struct kprobe *p;
+	struct kp_kretprobe *krp;
 
 	kp_section_enter();
-	pp = kp_rcu_deref(d->owner);
-	n = pp ? kp_rcu_deref(pp->probes) : NULL;
-	if (n && !kp_rcu_deref(n->next) && kp_thr.handler_depth == 0) {
-		p = n->kp;
-		if (p->pre_handler == pre_handler_kretprobe &&
-		    !((struct kretprobe *)p)->entry_handler &&
-		    !(__atomic_load_n(&p->flags, __ATOMIC_RELAXED) &
-		      KPROBE_FLAG_DISABLED)) {
-			uintptr_t stub = kret_entry((struct kretprobe *)p,
-						    NULL, (uintptr_t)sp, *sp);
+	krp = kp_rcu_deref(d->kret);
+	if (krp && kp_thr.handler_depth == 0) {
+		uintptr_t stub = kret_entry(krp, NULL, (uintptr_t)sp, *sp);
 
-			if (stub)
-				*sp = stub;
-			ret = arch_opt_dispatch_at(d, (uintptr_t)sp, to,
-						   kp_ret_callin(*sp));
-		}
+		if (stub)
+			*sp = stub;
+		ret = arch_opt_dispatch_at(d, (uintptr_t)sp, to,
+					   kp_ret_callin(*sp));
 	}
 	kp_section_exit();
 	return ret;
+}
+
+/*
+ * May a hit at pp take the direct way? Its kretprobe's pool, if pp holds
+ * that kretprobe alone, enabled, with no entry_handler (nothing of the
+ * program's runs at its entry); else NULL. For the detour's kret, which
+ * the direct way reads in a read-side section: a pool is freed a grace
+ * period after its probe left pp. kprobe_mutex held.
+ */
+struct kp_kretprobe *kp_kretprobe_direct_of(const struct probe_point *pp)
+{
+	const struct kprobe_node *n = pp->probes;
+	const struct kretprobe *rp;
+
+	if (!n || n->next || !kp_is_kretprobe(n->kp) ||
+	    (__atomic_load_n(&n->kp->flags, __ATOMIC_RELAXED) &
+	     KPROBE_FLAG_DISABLED))
+		return NULL;
+	rp = (const struct kretprobe *)n->kp;
+	return rp->entry_handler ? NULL : rp->priv;
 }
 
 bool kp_is_kretprobe(const struct kprobe *p)
@@ -573,7 +587,6 @@ static void free_kretprobe_priv(struct kretprobe *rp)
 			atomic_compare_exchange_strong(&krp->insts[i]->state,
 						       &expected, RI_FREE);
 		}
-	free(krp->insts);
 	free(krp);
 	rp->priv = NULL;
 }
@@ -593,14 +606,11 @@ static int prepare_kretprobe(struct kretprobe *rp)
 		return kp_error(-EINVAL, "maxactive is negative");
 	if (rp->maxactive == 0)
 		rp->maxactive = ncpus > 5 ? 2 * (int)ncpus : 10;
-	krp = calloc(1, sizeof(*krp));
+	krp = calloc(1, sizeof(*krp) +
+		     (size_t)rp->maxactive * sizeof(krp->insts[0]));
 	if (!krp)
 		return -ENOMEM;
-	krp->insts = calloc((size_t)rp->maxactive, sizeof(*krp->insts));
-	if (!krp->insts) {
-		free(krp);
-		return -ENOMEM;
-	}
+	krp->rp = rp;
 	rp->priv = krp;
 	for (krp->n = 0; krp->n < rp->maxactive; krp->n++) {
 		krp->insts[krp->n] = get_instance(rp, rp->data_size);

@@ -387,6 +387,7 @@ static int prepare(struct probe_point *pp, const char **why)
 		kp_slot_write(d, code, sizeof(code));
 	}
 	kp_rcu_assign(d->owner, pp);
+	kp_rcu_assign(d->kret, kp_kretprobe_direct_of(pp));
 	pp->opt_slot = d;
 	kp_rcu_assign(pp->detour, d);
 	return 0;
