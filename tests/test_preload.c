@@ -636,6 +636,41 @@ static void test_cli_term_signal(void **state)
 	}
 }
 
+/*
+ * A terminating signal that comes while exit() writes the end of the
+ * trace (the target's own thread sends SIGTERM as soon as the tracer's
+ * thread is gone): the trace still has its 5 events and its summary. The
+ * process dies of the signal, and the summary says so, unless the signal
+ * came too late for either, when the program exited 0 and the summary
+ * names no signal. Before, the process most often died with neither the
+ * events nor the summary written.
+ */
+static void test_cli_exit_race(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		int st = -1;
+		char *trace;
+
+		waitpid(spawn_target("exitterm", NULL), &st, 0);
+		trace = slurp(in_dir("fatal.txt"), NULL);
+		assert_non_null(trace);
+		assert_int_equal(count(trace, ": w: (work+0x0) a="), 5);
+		if (WIFSIGNALED(st)) {
+			assert_int_equal(WTERMSIG(st), SIGTERM);
+			assert_true(strstr(trace, ": 5 events, 0 dropped "
+					   "(killed by SIGTERM)\n") ||
+				    strstr(trace, ": 5 events, 0 dropped\n"));
+		} else {
+			assert_true(WIFEXITED(st));
+			assert_int_equal(WEXITSTATUS(st), 0);
+			assert_non_null(strstr(trace,
+					       ": 5 events, 0 dropped\n"));
+		}
+		free(trace);
+	}
+}
+
 /* The program exited 0, printed @want (in @out), and its trace in
  * view.txt is whole: 5 events, and a summary that names no signal. */
 static void expect_survived(int status, const char *out, const char *want)
@@ -901,6 +936,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cli_exec),
 		cmocka_unit_test(test_cli_fatal_signal),
 		cmocka_unit_test(test_cli_term_signal),
+		cmocka_unit_test(test_cli_exit_race),
 		cmocka_unit_test(test_cli_signal_view),
 		cmocka_unit_test(test_cli_broken_output),
 		cmocka_unit_test(test_cli_chrome),

@@ -21,7 +21,10 @@
  * status 0 if so). "ign": signal(SIGTERM, SIG_IGN),
  * then raise(SIGTERM), survived. "query": does the program see SIG_DFL
  * for SIGINT, and what it sets? Status 1 if not. "wait FD": work() 5
- * times, a byte to FD, then wait for a signal for ever.
+ * times, a byte to FD, then wait for a signal for ever. "exitterm":
+ * work() 5 times, then return from main() while a thread of its own
+ * sends the process SIGTERM as soon as it sees a thread of the process
+ * end (the tracer's, whose end is the start of its exit-time writing).
  */
 #undef NDEBUG
 #include <assert.h>
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -176,6 +180,33 @@ static int query(void)
 	return 0;
 }
 
+/* The threads of this process, as /proc/self/task lists them. */
+static int nthreads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void *exit_watcher(void *arg)
+{
+	int start = *(int *)arg;
+
+	while (nthreads() >= start)
+		;
+	kill(getpid(), SIGTERM);
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static const char *const deaths[] = {
 	"segv", "abort", "assert", "term", "again", "vterm", "quit", "pipe",
 };
@@ -253,6 +284,21 @@ int main(int argc, char **argv)
 		printf("sum=%ld\n", s);
 		fflush(stdout);
 		_exit(0);
+	}
+	if (argc == 2 && !strcmp(argv[1], "exitterm")) {
+		static int start;
+		pthread_t t;
+
+		for (int i = 0; i < 5; i++)
+			s += work(i, "x");
+		printf("sum=%ld\n", s);
+		fflush(stdout);
+		start = nthreads() + 1;		/* and the watcher */
+		if (pthread_create(&t, NULL, exit_watcher, &start))
+			return 1;
+		while (nthreads() < start)
+			;
+		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "vfork") && vforked())
 		return 1;

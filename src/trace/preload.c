@@ -127,6 +127,8 @@ static atomic_bool stopping, flusher_running;
 /* _exit()/_Exit(): the flusher's last drain and summary, asked and done
  * (see leaving()). */
 static atomic_bool final_asked, final_done;
+/* exit(): preload_fini() has written the end of the trace. */
+static atomic_bool fini_done;
 /* exec*(): checkpoints asked and written (see before_exec()). */
 static atomic_uint exec_req, exec_ack;
 /* Bumped to wake the flusher before its 5 ms are up (a futex). */
@@ -137,6 +139,17 @@ static void wake_flusher(void)
 	atomic_fetch_add(&flusher_wake, 1);
 	syscall(SYS_futex, &flusher_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
 		0);
+}
+
+/* Wait until @done(@arg), at most 2 s: whatever a thread waits for at
+ * the end of the trace may never come (the program's state is what it
+ * is), and the program must not hang on its trace. Async-signal-safe. */
+static void wait_until(bool (*done)(unsigned int), unsigned int arg)
+{
+	struct timespec ms = { 0, 1000 * 1000 };
+
+	for (int i = 0; i < 2000 && !done(arg); i++)
+		nanosleep(&ms, NULL);
 }
 /* The process these rings are this one's in (a vfork() child shares them
  * and must not touch them). */
@@ -1314,7 +1327,7 @@ static void write_summary(enum summary_kind kind)
 	char killed[48];
 	int sig = atomic_load(&dying_of);
 
-	if (kind == SUMMARY_EXIT && sig) {
+	if (kind != SUMMARY_EXEC && sig) {
 		snprintf(killed, sizeof(killed), " (killed by SIG%s)",
 			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 		how = killed;
@@ -1352,14 +1365,44 @@ static void write_summary(enum summary_kind kind)
 	out_fd = -1;
 }
 
+/*
+ * The signals whose default action ends the process (core dump or not),
+ * taken while the program leaves them default, for last_words(). Not the
+ * real-time ones, nor SIGKILL, which nobody can take.
+ */
+static const int terminating[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGUSR1, SIGUSR2, SIGPIPE,
+	SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF,
+	SIGPOLL, SIGPWR, SIGSYS,
+};
+static const size_t nterminating = sizeof(terminating) /
+				   sizeof(*terminating);
+
+static bool nobody_dying(unsigned int unused)
+{
+	return !atomic_load(&dying_of);
+}
+
+/*
+ * exit(): the flusher stops, and this thread writes what the rings hold
+ * and the summary. A terminating signal meanwhile must not end the
+ * process before that: on this thread it waits, blocked, until the end is
+ * written (then it is delivered, and kills as before); on another,
+ * last_words() waits for the end (leaving()), and the summary says which
+ * signal the process dies of, which it then does.
+ */
 static void preload_fini(void)
 {
-	sigset_t pipe, saved, pending;
+	sigset_t pipe, saved, pending, term;
 	struct timespec now = { 0, 0 };
 	bool had_pipe;
 
 	if (out_fd < 0 || atomic_load(&final_asked))
 		return;
+	sigemptyset(&term);
+	for (size_t i = 0; i < nterminating; i++)
+		sigaddset(&term, terminating[i]);
+	pthread_sigmask(SIG_BLOCK, &term, &saved);
 	atomic_store(&stopping, true);
 	if (atomic_load(&flusher_running))
 		pthread_join(flusher, NULL);
@@ -1370,11 +1413,15 @@ static void preload_fini(void)
 	 * more, the write must fail (EPIPE), not kill the program. */
 	sigemptyset(&pipe);
 	sigaddset(&pipe, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe, &saved);
 	had_pipe = !sigpending(&pending) && sigismember(&pending, SIGPIPE);
 	write_summary(SUMMARY_END);
 	if (!had_pipe)
 		sigtimedwait(&pipe, NULL, &now);	/* ours, if raised */
+	atomic_store(&fini_done, true);
+	/* Another thread is dying of a signal, waiting in last_words() for
+	 * the end written above: it ends the process (as it would have, and
+	 * as the summary says), not exit()'s status. */
+	wait_until(nobody_dying, 0);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }
 
@@ -1406,16 +1453,18 @@ static bool may_ask_flusher(void)
  * 2 s. Async-signal-safe. */
 static void await_flusher(bool (*done)(unsigned int), unsigned int arg)
 {
-	struct timespec ms = { 0, 1000 * 1000 };
-
 	wake_flusher();
-	for (int i = 0; i < 2000 && !done(arg); i++)
-		nanosleep(&ms, NULL);
+	wait_until(done, arg);
 }
 
 static bool final_written(unsigned int unused)
 {
 	return atomic_load(&final_done);
+}
+
+static bool fini_written(unsigned int unused)
+{
+	return atomic_load(&fini_done);
 }
 
 /*
@@ -1426,6 +1475,13 @@ static bool final_written(unsigned int unused)
  */
 static void leaving(void)
 {
+	/* exit() is writing the end on another thread (preload_fini()):
+	 * wait for it instead. Not a vfork() child, not that thread. */
+	if (atomic_load(&stopping) && !atomic_load(&fini_done) &&
+	    !in_flusher && getpid() == traced_pid) {
+		wait_until(fini_written, 0);
+		return;
+	}
 	if (!may_ask_flusher())
 		return;
 	atomic_store(&final_asked, true);
@@ -1453,21 +1509,9 @@ static void last_words(int sig)
 	leaving();
 }
 
-/*
- * The signals whose default action ends the process (core dump or not),
- * taken while the program leaves them default, for last_words(). Not the
- * real-time ones, nor SIGKILL, which nobody can take.
- */
-static const int terminating[] = {
-	SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGUSR1, SIGUSR2, SIGPIPE,
-	SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF,
-	SIGPOLL, SIGPWR, SIGSYS,
-};
-
 static void take_signals(void)
 {
-	kp_signals_take_default(terminating,
-				sizeof(terminating) / sizeof(*terminating));
+	kp_signals_take_default(terminating, nterminating);
 }
 
 __attribute__((visibility("default"), noreturn)) void _exit(int status)
@@ -1687,6 +1731,7 @@ static void atfork_child(void)
 	my_stats = NULL;
 	my_stats_none = false;
 	atomic_store(&stopping, false);
+	atomic_store(&fini_done, false);
 	atomic_store(&flusher_running, false);
 	nevents = 0;
 	start_flusher();
