@@ -27,7 +27,8 @@
  *    pool runs dry: an instance whose thread no longer exists is freed.
  *
  * Concurrency. Instance state is one atomic word: IDLE (free, owned by a
- * kretprobe), ACTIVE (a return pending) or FREE (owned by nobody). The entry
+ * kretprobe), SETUP (taken by an entry still filling it in), ACTIVE (a
+ * return pending) or FREE (owned by nobody). The entry
  * handler runs in the SIGTRAP handler; the trampoline runs in the thread's
  * ordinary context and may be interrupted by a signal whose handler calls a
  * return-probed function, so the TLS list is only ever changed by its own
@@ -49,7 +50,8 @@
 #define KP_EXPORT __attribute__((visibility("default")))
 #define KP_MAX_CHUNKS 4096
 
-enum { RI_FREE, RI_IDLE, RI_ACTIVE };
+/* RI_SETUP: taken, its thread's id not yet in it (kret_entry()). */
+enum { RI_FREE, RI_IDLE, RI_ACTIVE, RI_SETUP };
 
 struct kp_ret_inst {
 	atomic_int state;
@@ -309,7 +311,7 @@ take_instance(struct kp_kretprobe *krp)
 		int expected = RI_IDLE;
 
 		if (atomic_compare_exchange_strong(&inst->state, &expected,
-						   RI_ACTIVE))
+						   RI_SETUP))
 			return inst;
 	}
 	return NULL;
@@ -360,6 +362,14 @@ kret_entry(struct kp_kretprobe *krp, struct pt_regs *regs, uintptr_t slot,
 	inst->tid_addr = tid_addr_cached();
 	inst->slot = slot;
 	inst->stack_id = stack_id;
+	/*
+	 * Only now ACTIVE: until its tid is ours, the instance still names
+	 * its last user, maybe a thread that has exited, and
+	 * reclaim_dead_threads() (another thread's entry, or a signal
+	 * handler's on this one, finding the pool empty) would take it
+	 * back from under us.
+	 */
+	atomic_store_explicit(&inst->state, RI_ACTIVE, memory_order_release);
 	if (regs && rp->entry_handler && rp->entry_handler(&inst->ri, regs)) {
 		release(inst);
 		return 0;
