@@ -297,7 +297,7 @@ static void update_probe_point(struct probe_point *pp)
 	pp->nr_enabled = enabled;
 	__atomic_store_n(&pp->has_post, has_post, __ATOMIC_RELEASE);
 	__atomic_store_n(&pp->all_light, all_light, __ATOMIC_RELEASE);
-	if (pp->opt_slot)
+	if (pp->opt_slot && !pp->gone)	/* gone: orphan_slots() cleared it */
 		kp_rcu_assign(pp->opt_slot->kret, kp_kretprobe_direct_of(pp));
 	kp_opt_update(pp);
 }

@@ -394,7 +394,9 @@ kp_optprobe_common:
  * S is 16n + 8 at a function's entry, so rsp is 16-aligned at the call.
  *
  * The unwind info describes a signal frame interrupting the probed code at
- * the probed address (the detour's +8, R - 27), as kp_optprobe_common's.
+ * the probed address (the detour's +8, R - 27), as kp_optprobe_common's,
+ * and where the registers saved here are (a debugger shows the probed
+ * function's arguments right).
  */
 #define KRET_R		80		/* from the lowest push */
 #define KRET_S		216
@@ -407,6 +409,7 @@ kp_optprobe_common:
 	sahf
 	popq	%rax
 	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rax
 .endm
 
 .macro OPT_KRET general
@@ -417,18 +420,22 @@ kp_optprobe_common:
 	.cfi_escape 0x10, 0x10, 0x07, 0x08, 0x88, 0x1c, 0x06, 0x08, 0x1b, 0x1c
 	pushq	%rax
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rax, 0
 	lahf
 	seto	%al
 	pushq	%rax
 	.cfi_adjust_cfa_offset 8
 	pushfq
 	.cfi_adjust_cfa_offset 8
+	.cfi_remember_state		/* as at 3 */
 	testb	$4, 1(%rsp)		/* DF */
 	jnz	3f
 	movq	%rcx, (%rsp)
+	.cfi_rel_offset %rcx, 0
 	.irp	r, rdx, rsi, rdi, r8, r9, r10, r11
 	pushq	%\r
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %\r, 0
 	.endr
 	movq	KRET_R(%rsp), %rdi
 	movq	-35(%rdi), %rdi		/* the detour's slot */
@@ -439,12 +446,13 @@ kp_optprobe_common:
 	.irp	r, r11, r10, r9, r8, rdi, rsi, rdx, rcx
 	popq	%\r
 	.cfi_adjust_cfa_offset -8
+	.cfi_restore %\r
 	.endr
 	jz	2f
 	KRET_FLAGS_RAX
 	ret	$128
-	.cfi_adjust_cfa_offset 24	/* at 3: rax, the flags, PUSHFQ's */
-3:	leaq	8(%rsp), %rsp		/* the PUSHFQ image */
+3:	.cfi_restore_state		/* rax, the flags, PUSHFQ's image */
+	leaq	8(%rsp), %rsp		/* the PUSHFQ image */
 	.cfi_adjust_cfa_offset -8
 2:	KRET_FLAGS_RAX
 	jmp	\general
