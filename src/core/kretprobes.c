@@ -28,11 +28,11 @@
  *
  * Concurrency. Instance state is one atomic word: IDLE (free, owned by a
  * kretprobe), SETUP (taken by an entry still filling it in), ACTIVE (a
- * return pending) or FREE (owned by nobody). The entry
- * handler runs in the SIGTRAP handler; the trampoline runs in the thread's
- * ordinary context and may be interrupted by a signal whose handler calls a
- * return-probed function, so the TLS list is only ever changed by its own
- * thread, in LIFO order. unregister_kretprobe() orphans ACTIVE instances
+ * return pending) or FREE (owned by nobody). The entry handler runs in the
+ * SIGTRAP handler or on a jump-optimized hit; the trampoline runs in the
+ * thread's ordinary context; either may be interrupted by a signal whose
+ * handler calls a return-probed function, so the TLS list is only ever
+ * changed by its own thread, in LIFO order. unregister_kretprobe() orphans ACTIVE instances
  * (their owner pointer is cleared, within a grace period so that no handler
  * still uses the kretprobe); an orphan returns through its stub as usual
  * and is freed there without calling anything.
