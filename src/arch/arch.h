@@ -153,6 +153,10 @@ const uint8_t *arch_opt_bytes(const struct probe_point *pp);
  *
  * The detour's routine calls kp_optprobe_handler() (trap.c) with every
  * general register in pt_regs, and keeps errno around the call itself.
+ * The code holds @d's address ARCH_DETOUR_SELF bytes in (arch-insn.h):
+ * the core builds a detour aside, with a scratch @d, to compare it with a
+ * parked one that a thread may still be in, and puts the parked slot's
+ * address there before it compares.
  * A dispatching detour's routine may first try the direct way,
  * kp_kretprobe_direct() (kretprobes.c), keeping only what C code may
  * change of the general registers and the flags, and take the general

@@ -365,12 +365,24 @@ static int prepare(struct probe_point *pp, const char **why)
 
 	d = kp_parked_slot_find(pp->addr, KP_SLOT_DETOUR);
 	if (d) {
+		/*
+		 * Built aside, with the parked slot's address in the code: a
+		 * thread may still be in that detour, reading its copies and
+		 * dispatch_off, which must not change unless it is taken
+		 * (and then the same code means the same fields).
+		 */
+		struct kp_slot aside = { .addr = d->addr };
+
 		memset(code, 0, sizeof(code));
-		if (!arch_prepare_detour(pp, d, code, dispatch) &&
-		    !memcmp(code, (const void *)d->addr, sizeof(code)))
-			d->state = KP_SLOT_USED;
-		else
+		if (!arch_prepare_detour(pp, &aside, code, dispatch)) {
+			memcpy(code + ARCH_DETOUR_SELF, &d, sizeof(d));
+			if (!memcmp(code, (const void *)d->addr, sizeof(code)))
+				d->state = KP_SLOT_USED;
+			else
+				d = NULL;
+		} else {
 			d = NULL;
+		}
 	}
 	if (!d) {
 		d = kp_slot_alloc(pp->addr, ARCH_SLOT_REACH);

@@ -64,6 +64,7 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
 #define ARCH_OPT_MAX		4
 #define ARCH_OPT_MAX_INSNS	1
 #define ARCH_OPT_FIRST_BYTE	0
+#define ARCH_DETOUR_SELF	0	/* no detours */
 /* No light path either: nothing to keep the compiler from. */
 #define ARCH_GPR_ONLY
 

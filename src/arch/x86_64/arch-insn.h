@@ -56,6 +56,8 @@ extern const uint8_t arch_bp_insn[ARCH_BP_LEN];
  * routine returns (optprobe.S reads the first two from there: R - 35 and
  * R - 27). */
 #define X86_DT_SLOT		0
+/* Where a detour's code holds the address of its struct kp_slot. */
+#define ARCH_DETOUR_SELF	X86_DT_SLOT
 #define X86_DT_ORIG		8
 #define X86_DT_ROUTINE		16
 #define X86_DT_ENTRY		24
