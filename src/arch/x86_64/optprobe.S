@@ -390,7 +390,7 @@ kp_optprobe_common:
  *   S - 144          rax
  *   S - 152          the flags: AH as LAHF left it, AL the overflow flag
  *   S - 160          rcx (the PUSHFQ image first, for the DF test)
- *   S - 216          rdx, rsi, rdi, r8, r9, r10, r11
+ *   S - 168 .. S - 216  rdx, rsi, rdi, r8, r9, r10, r11
  * S is 16n + 8 at a function's entry, so rsp is 16-aligned at the call.
  *
  * The unwind info describes a signal frame interrupting the probed code at
