@@ -196,6 +196,10 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 	static const uint8_t jmp_on[] = {
 		0xff, 0x64, 0x24, 0xf8,			/* jmp *-8(%rsp) */
 	};
+	/* A dispatching detour tries the direct way first (optprobe.S),
+	 * where the flags can be kept without POPF and the light path is
+	 * allowed. */
+	bool direct = dispatch && kp_x86_light_ok && kp_x86_sahf_ok;
 	size_t at = DT_COPY, off = 0, len = pp->ainsn.opt_len;
 	struct kp_copies *c = &d->copies;
 	int ret = 0;
@@ -204,16 +208,12 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 	put64(buf + DT_SLOT, (uintptr_t)d);
 	put64(buf + DT_ORIG, pp->addr);
 	put64(buf + DT_COMMON, pp->ainsn.opt_lean ?
-	      (uintptr_t)kp_optprobe_lean : (uintptr_t)kp_optprobe_common);
+	      (uintptr_t)(direct ? kp_optprobe_kret_lean : kp_optprobe_lean) :
+	      (uintptr_t)(direct ? kp_optprobe_kret_common :
+			  kp_optprobe_common));
 	memcpy(buf + DT_ENTRY, entry, sizeof(entry));
 	d->dispatch_off = 0;
 	if (dispatch) {
-		/* The direct way first (optprobe.S), where the flags can be
-		 * kept without POPF and the light path is allowed. */
-		if (kp_x86_light_ok && kp_x86_sahf_ok)
-			put64(buf + DT_COMMON, pp->ainsn.opt_lean ?
-			      (uintptr_t)kp_optprobe_kret_lean :
-			      (uintptr_t)kp_optprobe_kret_common);
 		memcpy(buf + DT_DISPATCH, jmp_on, sizeof(jmp_on));
 		at += sizeof(jmp_on);
 		d->dispatch_off = DT_DISPATCH;
