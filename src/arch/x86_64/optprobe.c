@@ -44,13 +44,8 @@
 #include "internal.h"
 
 /* The offsets are arch-insn.h's (X86_DT_*): optprobe.S and a test read
- * the detour too. */
-#define DT_SLOT		X86_DT_SLOT
-#define DT_ORIG		X86_DT_ORIG
-#define DT_COMMON	X86_DT_ROUTINE
-#define DT_ENTRY	X86_DT_ENTRY
-#define DT_COPY		X86_DT_COPY
-#define DT_DISPATCH	X86_DT_COPY	/* jmp *-8(%rsp), then the copy */
+ * the detour too. A dispatching detour's jmp *-8(%rsp) is at
+ * X86_DT_COPY, its copy after it. */
 
 extern const char kp_optprobe_common[], kp_optprobe_lean[];
 extern const char kp_optprobe_kret_common[], kp_optprobe_kret_lean[];
@@ -200,23 +195,23 @@ int arch_prepare_detour(const struct probe_point *pp, struct kp_slot *d,
 	 * where the flags can be kept without POPF and the light path is
 	 * allowed. */
 	bool direct = dispatch && kp_x86_light_ok && kp_x86_sahf_ok;
-	size_t at = DT_COPY, off = 0, len = pp->ainsn.opt_len;
+	size_t at = X86_DT_COPY, off = 0, len = pp->ainsn.opt_len;
 	struct kp_copies *c = &d->copies;
 	int ret = 0;
 
 	memset(buf, 0xcc, ARCH_SLOT_SIZE);
-	put64(buf + DT_SLOT, (uintptr_t)d);
-	put64(buf + DT_ORIG, pp->addr);
-	put64(buf + DT_COMMON, pp->ainsn.opt_lean ?
+	put64(buf + X86_DT_SLOT, (uintptr_t)d);
+	put64(buf + X86_DT_ORIG, pp->addr);
+	put64(buf + X86_DT_ROUTINE, pp->ainsn.opt_lean ?
 	      (uintptr_t)(direct ? kp_optprobe_kret_lean : kp_optprobe_lean) :
 	      (uintptr_t)(direct ? kp_optprobe_kret_common :
 			  kp_optprobe_common));
-	memcpy(buf + DT_ENTRY, entry, sizeof(entry));
+	memcpy(buf + X86_DT_ENTRY, entry, sizeof(entry));
 	d->dispatch_off = 0;
 	if (dispatch) {
-		memcpy(buf + DT_DISPATCH, jmp_on, sizeof(jmp_on));
+		memcpy(buf + X86_DT_COPY, jmp_on, sizeof(jmp_on));
 		at += sizeof(jmp_on);
-		d->dispatch_off = DT_DISPATCH;
+		d->dispatch_off = X86_DT_COPY;
 	}
 	c->n = 0;
 	while (off < len) {
@@ -299,5 +294,5 @@ void arch_opt_jump(const struct probe_point *pp, const struct kp_slot *d,
 		   uint8_t *buf)
 {
 	/* Detours are allocated within reach: this cannot fail. */
-	put_jmp(buf, pp->addr, d->addr + DT_ENTRY);
+	put_jmp(buf, pp->addr, d->addr + X86_DT_ENTRY);
 }
